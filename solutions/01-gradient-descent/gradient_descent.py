@@ -58,7 +58,6 @@ def df(x):
 # %% grade_id="test-derivative" points=1
 from mlgrader.checks import check_close
 
-check_close(df(1.0), 2.0, name="df(1.0)")
 ### BEGIN HIDDEN TESTS
 import numpy as np
 
@@ -69,6 +68,8 @@ check_close(df(points), 2 * points, name="df(x) on an array", mistakes={
     "wrong sign: the derivative of x**2 is +2x": -2 * points,
 })
 ### END HIDDEN TESTS
+check_close(df(1.0), 2.0, name="df(1.0)")
+
 
 # %% [markdown]
 # ## 2. The gradient-descent loop
@@ -95,8 +96,6 @@ xs = np.array(xs)
 # %% grade_id="test-gd-loop" points=2
 from mlgrader.checks import check_close, check_shape
 
-check_shape(xs, (11,), name="xs")
-check_close(xs[:3], [1.0, 0.8, 0.64], name="the first three iterates")
 ### BEGIN HIDDEN TESTS
 import numpy as np
 
@@ -115,6 +114,9 @@ check_close(xs, expected, name="xs", mistakes={
 })
 assert abs(xs[-1]) < 0.11, f"after 10 steps x should be close to the minimum 0, got {xs[-1]:.4f}"
 ### END HIDDEN TESTS
+check_shape(xs, (11,), name="xs")
+check_close(xs[:3], [1.0, 0.8, 0.64], name="the first three iterates")
+
 
 # %% [markdown]
 # Did we find the minimum? Each step multiplies $x$ by $1 - 2\alpha = 0.8$, so $x_n = 0.8^n$
@@ -155,8 +157,6 @@ print(f"learned w = {w_nudged:.2f}")
 # %% grade_id="test-nudge" points=2
 from mlgrader.checks import check_close
 
-assert abs(w_nudged * 3.0 - 9.0) <= 0.1, (
-    f"with w = {w_nudged:.3f} the prediction 3 * w = {3 * w_nudged:.3f} is not within 0.1 of 9")
 ### BEGIN HIDDEN TESTS
 def reference(w, x, y, step=0.05, tol=0.1, max_iters=90):
     for _ in range(max_iters):
@@ -177,6 +177,9 @@ for args, kwargs in [((0.5, 3.0, 9.0), {}), ((4.0, 2.0, 5.0), {}), ((-1.0, 5.0, 
             reference(*args, **{**kwargs, "max_iters": 10_000}),
     })
 ### END HIDDEN TESTS
+assert abs(w_nudged * 3.0 - 9.0) <= 0.1, (
+    f"with w = {w_nudged:.3f} the prediction 3 * w = {3 * w_nudged:.3f} is not within 0.1 of 9")
+
 
 # %% [markdown]
 # Nudging by a fixed amount never lands exactly on $w = 3$: it stops when it is
@@ -216,8 +219,6 @@ print(f"learned w = {w_learned:.4f}, final loss = {losses[-1]:.2e}")
 # %% grade_id="test-gradient-weight" points=3
 from mlgrader.checks import check_close, check_loss_curve
 
-check_loss_curve(losses, name="losses", min_length=50)
-check_close(w_learned, 3.0, atol=1e-3, name="the learned weight")
 ### BEGIN HIDDEN TESTS
 import numpy as np
 
@@ -242,7 +243,7 @@ w_got, losses_got = train_weight(x_new, y_new, w=1.0, lr=0.02, epochs=30)
 check_close(w_got, w_ref, rtol=1e-6, name="the weight learned on new data", mistakes={
     "forgot the factor x_i in the gradient (dL/dw = 2/n * sum((w x_i - y_i) * x_i))":
         without_x(x_new, y_new, 1.0, 0.02, 30),
-    "stepped uphill (w + lr * grad): the update must subtract the gradient":
+    "wrong sign: stepped uphill (w + lr * grad); the update must subtract the gradient":
         reference(x_new, y_new, 1.0, -0.02, 30)[0],
 })
 check_close(losses_got, losses_ref, rtol=1e-6, name="the loss history on new data", mistakes={
@@ -250,3 +251,6 @@ check_close(losses_got, losses_ref, rtol=1e-6, name="the loss history on new dat
 })
 check_loss_curve(losses_got, name="the loss history on new data", final_below=1e-3)
 ### END HIDDEN TESTS
+check_loss_curve(losses, name="losses", min_length=50)
+check_close(w_learned, 3.0, atol=1e-3, name="the learned weight")
+

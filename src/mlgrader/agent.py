@@ -46,7 +46,8 @@ class Agent:
     def _dispatch(self, request: dict):
         op = request["op"]
         if op == "export":
-            return {name: self._export_name(name) for name in request["names"]}
+            pairs = [[{"t": "str", "v": str(name)}, self._export_name(str(name))] for name in request["names"]]
+            return {"t": "dict", "v": pairs}
         target = self._objects[int(request["handle"])] if "handle" in request else None
         if op == "call":
             args = [self._decode(a) for a in request.get("args", [])]

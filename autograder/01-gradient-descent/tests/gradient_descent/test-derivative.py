@@ -1,6 +1,5 @@
 from mlgrader.checks import check_close
 
-check_close(df(1.0), 2.0, name="df(1.0)")
 ### BEGIN HIDDEN TESTS
 import numpy as np
 
@@ -11,3 +10,4 @@ check_close(df(points), 2 * points, name="df(x) on an array", mistakes={
     "wrong sign: the derivative of x**2 is +2x": -2 * points,
 })
 ### END HIDDEN TESTS
+check_close(df(1.0), 2.0, name="df(1.0)")

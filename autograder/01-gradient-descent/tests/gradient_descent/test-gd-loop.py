@@ -1,7 +1,5 @@
 from mlgrader.checks import check_close, check_shape
 
-check_shape(xs, (11,), name="xs")
-check_close(xs[:3], [1.0, 0.8, 0.64], name="the first three iterates")
 ### BEGIN HIDDEN TESTS
 import numpy as np
 
@@ -20,3 +18,5 @@ check_close(xs, expected, name="xs", mistakes={
 })
 assert abs(xs[-1]) < 0.11, f"after 10 steps x should be close to the minimum 0, got {xs[-1]:.4f}"
 ### END HIDDEN TESTS
+check_shape(xs, (11,), name="xs")
+check_close(xs[:3], [1.0, 0.8, 0.64], name="the first three iterates")

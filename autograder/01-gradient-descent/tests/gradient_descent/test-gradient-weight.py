@@ -1,7 +1,5 @@
 from mlgrader.checks import check_close, check_loss_curve
 
-check_loss_curve(losses, name="losses", min_length=50)
-check_close(w_learned, 3.0, atol=1e-3, name="the learned weight")
 ### BEGIN HIDDEN TESTS
 import numpy as np
 
@@ -26,7 +24,7 @@ w_got, losses_got = train_weight(x_new, y_new, w=1.0, lr=0.02, epochs=30)
 check_close(w_got, w_ref, rtol=1e-6, name="the weight learned on new data", mistakes={
     "forgot the factor x_i in the gradient (dL/dw = 2/n * sum((w x_i - y_i) * x_i))":
         without_x(x_new, y_new, 1.0, 0.02, 30),
-    "stepped uphill (w + lr * grad): the update must subtract the gradient":
+    "wrong sign: stepped uphill (w + lr * grad); the update must subtract the gradient":
         reference(x_new, y_new, 1.0, -0.02, 30)[0],
 })
 check_close(losses_got, losses_ref, rtol=1e-6, name="the loss history on new data", mistakes={
@@ -34,3 +32,5 @@ check_close(losses_got, losses_ref, rtol=1e-6, name="the loss history on new dat
 })
 check_loss_curve(losses_got, name="the loss history on new data", final_below=1e-3)
 ### END HIDDEN TESTS
+check_loss_curve(losses, name="losses", min_length=50)
+check_close(w_learned, 3.0, atol=1e-3, name="the learned weight")

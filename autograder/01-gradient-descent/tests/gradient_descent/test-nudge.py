@@ -1,7 +1,5 @@
 from mlgrader.checks import check_close
 
-assert abs(w_nudged * 3.0 - 9.0) <= 0.1, (
-    f"with w = {w_nudged:.3f} the prediction 3 * w = {3 * w_nudged:.3f} is not within 0.1 of 9")
 ### BEGIN HIDDEN TESTS
 def reference(w, x, y, step=0.05, tol=0.1, max_iters=90):
     for _ in range(max_iters):
@@ -22,3 +20,5 @@ for args, kwargs in [((0.5, 3.0, 9.0), {}), ((4.0, 2.0, 5.0), {}), ((-1.0, 5.0, 
             reference(*args, **{**kwargs, "max_iters": 10_000}),
     })
 ### END HIDDEN TESTS
+assert abs(w_nudged * 3.0 - 9.0) <= 0.1, (
+    f"with w = {w_nudged:.3f} the prediction 3 * w = {3 * w_nudged:.3f} is not within 0.1 of 9")
