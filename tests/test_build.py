@@ -1,0 +1,108 @@
+"""The build pipeline: authoring format, nbgrader metadata, determinism, --check."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ASSIGNMENT, ROOT, grade_id, run_cli
+from mlgrader.authoring import AuthoringError, public_part, read_solution
+from mlgrader.build import build, source_notebook
+from mlgrader.bundle import load_bundle
+
+
+def test_build_check_is_clean_on_main():
+    proc = run_cli("build", "--check")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_source_notebook_has_nbgrader_metadata():
+    spec = read_solution(ROOT / "solutions" / ASSIGNMENT / "gradient_descent.py")
+    nb = source_notebook(spec)
+    kinds = {grade_id(c): c.metadata["nbgrader"] for c in nb.cells}
+    assert kinds["derivative"]["solution"] and not kinds["derivative"]["locked"]
+    assert kinds["test-gd-loop"]["grade"] and kinds["test-gd-loop"]["points"] == 2
+    assert kinds["setup-1"]["locked"] and not kinds["setup-1"]["grade"]
+    assert spec.total_points == 8
+    assert nb.metadata["mlgrader"] == {"assignment": ASSIGNMENT, "notebook": "gradient_descent"}
+
+
+def test_release_has_stubs_and_no_hidden_tests():
+    release = (ROOT / "release" / ASSIGNMENT / "gradient_descent.ipynb").read_text()
+    assert "BEGIN HIDDEN TESTS" not in release and "BEGIN SOLUTION" not in release
+    assert "raise NotImplementedError()" in release
+    bundle = load_bundle(ROOT / "autograder" / ASSIGNMENT)
+    hidden = bundle.notebook(None).tests["test-gd-loop"]
+    assert "BEGIN HIDDEN TESTS" in hidden
+    assert "0.8 ** np.arange(11)" in hidden and "0.8 ** np.arange(11)" not in release
+    # nbgrader wrote checksums into the release: it really went through generate_assignment
+    nb = nbformat.reads(release, as_version=4)
+    assert all("checksum" in c.metadata["nbgrader"] for c in nb.cells if c.metadata["nbgrader"]["grade"])
+
+
+def test_public_part_drops_hidden_region():
+    text = "a = 1\n### BEGIN HIDDEN TESTS\nsecret = 2\n### END HIDDEN TESTS\nb = 3"
+    assert public_part(text) == "a = 1\nb = 3"
+
+
+def _course(tmp_path: Path) -> Path:
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
+    return course
+
+
+def test_rebuild_changes_no_byte_and_check_names_stale_files(tmp_path):
+    course = _course(tmp_path)
+    first = build(course)
+    assert "release/01-gradient-descent/gradient_descent.ipynb" in first.written
+    snapshot = {p: p.read_bytes() for p in course.rglob("*") if p.is_file() and ".mlgrader-cache" not in p.parts}
+    second = build(course)
+    assert second.written == [] and second.removed == []
+    assert snapshot == {p: p.read_bytes() for p in snapshot}
+    solution = course / "solutions" / ASSIGNMENT / "gradient_descent.py"
+    solution.write_text(solution.read_text().replace("alpha = 0.1", "alpha = 0.1  # step size"))
+    proc = run_cli("build", "--check", "--root", str(course))
+    assert proc.returncode == 1
+    assert "source/01-gradient-descent/gradient_descent.ipynb" in proc.stderr
+    assert "release/01-gradient-descent/gradient_descent.ipynb" in proc.stderr
+    stray = course / "autograder" / ASSIGNMENT / "tests" / "gradient_descent" / "old-test.py"
+    stray.write_text("")
+    report = build(course, check=True)
+    assert "autograder/01-gradient-descent/tests/gradient_descent/old-test.py" in report.stale
+
+
+@pytest.mark.parametrize("text, message", [
+    ("# %% grade_id=\"t\" points=1\n### BEGIN SOLUTION\nx\n### END SOLUTION\n", "cannot hold a solution"),
+    ("# %%\n### BEGIN SOLUTION\nx = 1\n", "END SOLUTION"),
+    ("# %% grade_id=\"a b\"\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "may hold only"),
+    ("# %%\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "need grade_id"),
+    ("# %% grade_id=\"t\" points=0\nassert True\n", "points must be positive"),
+    ("# %% colour=\"red\"\nx = 1\n", "unknown cell option"),
+    ("# %% grade_id=\"t\" points=1\nassert True\n# %% grade_id=\"t\" points=1\nassert True\n", "used twice"),
+])
+def test_authoring_errors_name_the_problem(tmp_path, text, message):
+    path = tmp_path / "solutions" / "x" / "nb.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    with pytest.raises(AuthoringError, match=message):
+        read_solution(path)
+
+
+def test_build_reports_authoring_errors_as_usage_errors(tmp_path):
+    course = tmp_path / "course"
+    (course / "solutions" / "bad").mkdir(parents=True)
+    (course / "solutions" / "bad" / "nb.py").write_text("# %% grade_id=\"t\" points=-1\nassert True\n")
+    proc = run_cli("build", "--root", str(course))
+    assert proc.returncode == 2 and "points must be positive" in proc.stderr
+    proc = run_cli("build", "nope", "--root", str(course))
+    assert proc.returncode == 2 and "no such assignment: nope" in proc.stderr
+
+
+def test_every_command_has_help():
+    for command in ("build", "validate", "grade", "grade-batch"):
+        proc = run_cli(command, "--help")
+        assert proc.returncode == 0 and "usage: mlgrader" in proc.stdout
