@@ -62,6 +62,7 @@ class NotebookSpec:
     kernelspec: dict = field(default_factory=dict)
     timeout: float = DEFAULT_NOTEBOOK_TIMEOUT
     memory_mb: int = DEFAULT_MEMORY_MB
+    artifacts: tuple[str, ...] = ()  # files next to a submission copied in (saved weights)
 
     @property
     def tests(self) -> tuple[CellSpec, ...]:
@@ -103,6 +104,7 @@ def read_solution(path: Path) -> NotebookSpec:
         kernelspec=dict(nb.metadata.get("kernelspec") or _DEFAULT_KERNELSPEC),
         timeout=float(options.get("timeout", DEFAULT_NOTEBOOK_TIMEOUT)),
         memory_mb=int(options.get("memory_mb", DEFAULT_MEMORY_MB)),
+        artifacts=tuple(str(a) for a in options.get("artifacts", ())),
     )
 
 

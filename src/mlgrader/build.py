@@ -206,7 +206,7 @@ def notebook_entry(spec: NotebookSpec) -> NotebookEntry:
         for c in spec.cells
     )
     tests = {c.grade_id: c.source for c in spec.tests}
-    return NotebookEntry(spec.name, cells, tests, spec.timeout, spec.memory_mb, _imports_torch(spec))
+    return NotebookEntry(spec.name, cells, tests, spec.timeout, spec.memory_mb, _imports_torch(spec), spec.artifacts)
 
 
 def _imports_torch(spec: NotebookSpec) -> bool:

@@ -44,6 +44,7 @@ class NotebookEntry:
     timeout: float
     memory_mb: int
     seed_torch: bool = False
+    artifacts: tuple[str, ...] = ()
 
     @property
     def max_score(self) -> float:
@@ -89,6 +90,7 @@ def bundle_files(bundle: Bundle) -> dict[str, str]:
                 "timeout": nb.timeout,
                 "memory_mb": nb.memory_mb,
                 "seed_torch": nb.seed_torch,
+                "artifacts": list(nb.artifacts),
                 "max_score": nb.max_score,
                 "cells": [_cell_json(c) for c in nb.cells],
             }
@@ -137,6 +139,7 @@ def load_bundle(path: Path) -> Bundle:
                 timeout=float(nb["timeout"]),
                 memory_mb=int(nb["memory_mb"]),
                 seed_torch=bool(nb.get("seed_torch", False)),
+                artifacts=tuple(nb.get("artifacts", ())),
             )
         )
     return Bundle(manifest["assignment"], tuple(notebooks), int(manifest.get("seed", 0)), path)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from .artifacts import ArtifactError, artifact_folder, copy_artifacts
 from .bundle import Bundle, BundleError, NotebookEntry, find_bundle
 from .remote import MISSING, Channel, RemoteError, RemoteUnavailable, wait_budget
 from .results import CellOutcome, GradeResult, TestResult
@@ -238,7 +239,8 @@ class TestOutcome:
     output: str
 
 
-def run_test(source: str, grade_id: str, channel: Channel, timeout: float, seed: int) -> TestOutcome:
+def run_test(source: str, grade_id: str, channel: Channel, timeout: float, seed: int,
+             workdir: Path | None = None) -> TestOutcome:
     """Run one test's code in this (trusted) process against values from the notebook."""
     channel.deadline = wait_budget(timeout)
     try:
@@ -255,7 +257,10 @@ def run_test(source: str, grade_id: str, channel: Channel, timeout: float, seed:
     namespace.update({n: v for n, v in values.items() if v is not MISSING})
     _seed_grader(seed)
     try:
-        exec(compile(source, f"<test {grade_id}>", "exec"), namespace)
+        with artifact_folder(workdir or Path.cwd()):
+            exec(compile(source, f"<test {grade_id}>", "exec"), namespace)
+    except ArtifactError as exc:
+        return TestOutcome("failed", str(exc))
     except AssertionError as exc:  # CheckFailure is an AssertionError
         return TestOutcome("failed", str(exc) or _bare_assert_text(exc, source))
     except NameError as exc:
@@ -311,10 +316,13 @@ def _seed_grader(seed: int) -> None:
 
 
 def run_plan(plan: Plan, entry: NotebookEntry, bundle: Bundle, result: GradeResult,
-             mode: str | None = None, limits: Limits | None = None) -> None:
+             mode: str | None = None, limits: Limits | None = None, submission_dir: Path | None = None) -> None:
     """Execute the plan in a sandboxed kernel, filling ``result`` in place."""
     limits = limits or Limits(memory_mb=entry.memory_mb)
     workdir = Path(tempfile.mkdtemp(prefix="mlgrader-run-"))
+    if submission_dir is not None and entry.artifacts:
+        result.messages.extend(n for n in copy_artifacts(submission_dir, list(entry.artifacts), workdir)
+                               if "was not found" not in n)
     verdicts: dict[str, TestOutcome] = {}
     try:
         with SandboxKernel(workdir, limits, mode=mode) as kernel:
@@ -365,7 +373,8 @@ def _execute_steps(plan, entry, bundle, kernel, channel, result, verdicts) -> No
             continue
         if step.kind == "test":
             verdicts[step.grade_id] = run_test(entry.tests[step.grade_id], step.grade_id, channel,
-                                               min(step.timeout, max(remaining, 1.0)), bundle.seed)
+                                               min(step.timeout, max(remaining, 1.0)), bundle.seed,
+                                               kernel.workdir)
             if kernel.dead:
                 stopped = "the notebook's kernel died (os._exit, a crash or the memory limit)"
             continue
@@ -416,7 +425,7 @@ def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Pa
     result.messages.extend(plan.notes)
     if not nb.metadata.get("kernelspec"):
         result.messages.append("the notebook names no kernel; it was run with Python 3")
-    run_plan(plan, entry, bundle, result, mode=mode, limits=limits)
+    run_plan(plan, entry, bundle, result, mode=mode, limits=limits, submission_dir=path.parent)
     result.seconds = time.monotonic() - started
     return result
 
