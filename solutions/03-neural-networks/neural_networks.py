@@ -145,7 +145,7 @@ for ref_shape in [(50, 3), (7, 7), (2, 5), (200, 1)]:
 # the product `A @ B` (or `np.matmul`), PyTorch `A @ B` (or `torch.matmul`).
 #
 # `m * c` is **not** a matrix product (it multiplies element-wise, broadcasting `c`
-# over the rows), but summing it over the rows' entries is `m @ c`:
+# over the rows), but adding up each row of it gives `m @ c`:
 
 # %%
 n = np.array([[10, 40], [20, 0], [30, -5]])

@@ -35,12 +35,14 @@ __all__ = [
     "FASHION_STD",
     "CorruptDataFile",
     "DataNotFound",
+    "cache_dir",
     "digits",
     "fashion_mnist",
     "fashion_mnist_tensors",
     "find_fashion_mnist",
     "prepare_torchvision_root",
     "read_idx",
+    "search_dirs",
     "train_test_split_digits",
 ]
 
@@ -300,17 +302,23 @@ def fashion_mnist(
     return _read_pair(*found)
 
 
-def fashion_mnist_tensors(split: str = "train", *, device="cpu", normalize: bool = True, **kwargs):
+def fashion_mnist_tensors(
+    split: str = "train",
+    *,
+    device="cpu",
+    normalize: bool = True,
+    root: os.PathLike | str | None = None,
+    download: bool | None = None,
+):
     """FashionMNIST as torch tensors kept on ``device``, ready for fast full-batch indexing.
 
     Returns ``(x, y)``: ``x`` float32 of shape (N, 1, 28, 28) scaled to [0, 1] and, when
     ``normalize`` is true, standardised with :data:`FASHION_MEAN` and :data:`FASHION_STD`;
-    ``y`` int64 of shape (N,). Extra keyword arguments (``root``, ``download``) go to
-    :func:`fashion_mnist`.
+    ``y`` int64 of shape (N,). ``root`` and ``download`` are as in :func:`fashion_mnist`.
     """
     import torch  # lazy: heavy import
 
-    images, labels = fashion_mnist(split, **kwargs)
+    images, labels = fashion_mnist(split, root=root, download=download)
     # Move bytes, convert on the device: 4x less to transfer to a GPU.
     x = torch.from_numpy(images).to(device).unsqueeze(1).float().div_(255.0)
     if normalize:
@@ -319,18 +327,24 @@ def fashion_mnist_tensors(split: str = "train", *, device="cpu", normalize: bool
     return x, y
 
 
-def prepare_torchvision_root(dest: os.PathLike | str, **kwargs) -> Path:
+def prepare_torchvision_root(
+    dest: os.PathLike | str,
+    *,
+    root: os.PathLike | str | None = None,
+    download: bool | None = None,
+) -> Path:
     """Write decompressed IDX files into ``dest/FashionMNIST/raw`` and return ``dest``.
 
     Afterwards ``torchvision.datasets.FashionMNIST(root=dest, download=False)`` loads them
     offline, so notebooks written against torchvision work unchanged. Files already present
-    and valid are kept. Extra keyword arguments (``root``, ``download``) go to the search.
+    and valid are kept. ``root`` and ``download`` are as in :func:`fashion_mnist` (where
+    to look for the files first, and whether torchvision may download them).
     """
     dest = Path(dest)
     raw = dest / "FashionMNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     for split in SPLITS:
-        images, labels = fashion_mnist(split, **kwargs)
+        images, labels = fashion_mnist(split, root=root, download=download)
         for name, array, magic in zip(
             _file_names(split), (images, labels), (_IMAGES_MAGIC, _LABELS_MAGIC)
         ):

@@ -48,7 +48,7 @@ from nbclient.exceptions import DeadKernelError
 MODES = ("bubblewrap", "subprocess")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Replies larger than this close the connection instead of filling the grader's memory.
-MAX_MESSAGE_BYTES = 512 * 1024 * 1024
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
 
 class SandboxError(RuntimeError):
@@ -376,6 +376,10 @@ class SandboxKernel:
             self.dead = True
             return CellRun("died", list(cell.outputs), time.monotonic() - started, "KernelDied",
                            "the kernel died", truncated=index in client.truncated_cells)
+        except Exception as exc:  # a message we could not even decode: stop trusting this kernel
+            self.dead = True
+            return CellRun("died", [], time.monotonic() - started, "ProtocolError",
+                           f"the kernel sent a message the grader could not read ({type(exc).__name__})")
         finally:
             client.nb.cells[index] = nbformat.v4.new_code_cell("")  # don't keep old outputs
         seconds = time.monotonic() - started
