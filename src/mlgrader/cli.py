@@ -133,6 +133,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="grades", help="output folder (default: ./grades)")
     p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None)
     p.add_argument("--json", action="store_true", help="print every result as JSON lines")
+    p.add_argument("--no-cache", dest="no_cache", action="store_true", help="neither read nor write the resume cache")
+    p.add_argument("--force", action="store_true", help="regrade everything, then refresh the cache")
+    p.add_argument("--gradebook", metavar="DB_URL",
+                   help="also record grades in an nbgrader gradebook, e.g. sqlite:///gradebook.db")
     p.set_defaults(func=_cmd_grade_batch)
     return top
 

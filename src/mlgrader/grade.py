@@ -394,7 +394,7 @@ def _execute_steps(plan, entry, bundle, kernel, channel, result, verdicts) -> No
 
 
 def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Path = Path("autograder"),
-                   mode: str | None = None, limits: Limits | None = None) -> GradeResult:
+                   mode: str | None = None, limits: Limits | None = None, threads: int | None = None) -> GradeResult:
     """Grade one submitted notebook. Always returns a result unless the assignment is unknown.
 
     Raises :class:`SubmissionError` or :class:`BundleError` only when no grade can be
@@ -425,6 +425,7 @@ def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Pa
     result.messages.extend(plan.notes)
     if not nb.metadata.get("kernelspec"):
         result.messages.append("the notebook names no kernel; it was run with Python 3")
+    limits = limits or Limits(memory_mb=entry.memory_mb, threads=threads)
     run_plan(plan, entry, bundle, result, mode=mode, limits=limits, submission_dir=path.parent)
     result.seconds = time.monotonic() - started
     return result

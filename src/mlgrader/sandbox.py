@@ -65,6 +65,9 @@ class Limits:
     cpu_seconds: int = 3600
     output_bytes: int = 200_000  # per cell, kept for feedback; the rest is dropped
     startup_timeout: float = 60.0
+    # CPU threads for numpy/torch. Several kernels each spinning up one thread per core
+    # on a small machine stall each other badly; batch graders set cores // workers.
+    threads: int | None = None
 
 
 @dataclass
@@ -225,7 +228,7 @@ def kernel_argv(mode: str, workdir: Path, limits: Limits, uid: int | None, reado
     return limited_kernel
 
 
-def kernel_env(workdir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+def kernel_env(workdir: Path, extra: dict[str, str] | None = None, threads: int | None = None) -> dict[str, str]:
     """A small, explicit environment: nothing of the grader's secrets leaks in."""
     env = {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -242,6 +245,9 @@ def kernel_env(workdir: Path, extra: dict[str, str] | None = None) -> dict[str, 
                  "MLGRADER_DATA", "CUDA_VISIBLE_DEVICES"):
         if name in os.environ:
             env[name] = os.environ[name]
+    if threads:
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env[name] = str(threads)
     env.update(extra or {})
     return env
 
@@ -331,7 +337,7 @@ class SandboxKernel:
             on_cell_error=self._remember_error,
         )
         try:
-            self._client.start_new_kernel(env=kernel_env(self.workdir, self._env))
+            self._client.start_new_kernel(env=kernel_env(self.workdir, self._env, self.limits.threads))
             self._client.start_new_kernel_client()
         except Exception as exc:
             self.stop()

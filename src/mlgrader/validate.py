@@ -16,7 +16,7 @@ import multiprocessing
 import tempfile
 import tomllib
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -146,13 +146,14 @@ class _Job:
     autograder_dir: str
     mode: str | None
     variant: Variant | None = None
+    threads: int | None = None
 
 
 def _run_job(job: _Job) -> CaseResult:
     with tempfile.TemporaryDirectory(prefix="mlgrader-validate-") as tmp:
         path = Path(tmp) / f"{job.notebook}.ipynb"
         path.write_text(job.notebook_json)
-        result = grade_notebook(path, job.assignment, Path(job.autograder_dir), mode=job.mode)
+        result = grade_notebook(path, job.assignment, Path(job.autograder_dir), mode=job.mode, threads=job.threads)
     if job.case == "solution":
         ok, detail = judge_solution(result)
     elif job.case == "stub":
@@ -190,7 +191,9 @@ def validate(root: Path, assignments: list[str] | None = None, mode: str | None 
              autograder_dir: Path | None = None, workers: int | None = None) -> ValidationReport:
     root = Path(root)
     jobs = _jobs(root, assignments, autograder_dir or root / "autograder", mode)
-    workers = workers or min(len(jobs), max(1, multiprocessing.cpu_count()))
+    cores = max(1, multiprocessing.cpu_count())
+    workers = workers or min(len(jobs), cores)
+    jobs = [replace(job, threads=max(1, cores // workers)) for job in jobs]
     report = ValidationReport()
     # Each case grades in a fresh process: kernels, event loops and imports stay apart.
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -211,6 +214,7 @@ def _progress(iterable, total: int):
 
 def print_table(report: ValidationReport) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="mlgrader validate")
@@ -219,7 +223,7 @@ def print_table(report: ValidationReport) -> None:
     table.add_column("detail", overflow="fold")
     for c in report.cases:
         table.add_row(c.assignment, c.notebook, c.case, f"{c.score:g}/{c.max_score:g}",
-                      "[green]yes[/]" if c.ok else "[red]NO[/]", c.detail)
+                      "[green]yes[/]" if c.ok else "[red]NO[/]", escape(c.detail))
     console = Console()
     if not console.is_terminal:
         console = Console(width=200)  # CI logs: keep one row per line

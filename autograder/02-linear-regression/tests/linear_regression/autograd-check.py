@@ -1,6 +1,4 @@
-from mlgrader.checks import check_shape, check_close
-
-from mlgrader.checks import CheckFailure
+from mlgrader.checks import CheckFailure, check_shape, check_close
 
 check_shape(a_t, (1,), name="a_t")
 check_shape(b_t, (1,), name="b_t")

@@ -1,0 +1,1 @@
+"""Adversarial submissions for 01-gradient-descent (see corpus.py)."""

