@@ -381,6 +381,9 @@ def _execute_steps(plan, entry, bundle, kernel, channel, result, verdicts) -> No
         run = kernel.run(step.source, timeout=min(step.timeout, max(remaining, 1.0)))
         error = f"{run.error_name}: {run.error_value}" if run.error_name else None
         result.cells.append(CellOutcome(step.label, run.status, round(run.seconds, 3), error))
+        hint = gpu_hint(run.traceback or error or "")
+        if hint and hint not in result.messages:
+            result.messages.append(hint)
         if run.status == "timeout":
             result.messages.append(f"{step.label} was stopped after {min(step.timeout, remaining):.0f} s (time limit)")
         if run.truncated:
@@ -388,6 +391,19 @@ def _execute_steps(plan, entry, bundle, kernel, channel, result, verdicts) -> No
         if run.status == "died":
             stopped = f"the notebook's kernel died while running {step.label} (os._exit, a crash or the memory limit)"
             result.messages.append(stopped)
+
+
+def gpu_hint(error_text: str) -> str | None:
+    """A clear word for the usual reason a GPU notebook fails on a CPU grader."""
+    text = error_text.lower()
+    if "deserialize object on a cuda device" in text:
+        return ("a file saved on a GPU was loaded without map_location: use "
+                "torch.load(path, map_location=device, weights_only=True)")
+    if any(s in text for s in ("torch not compiled with cuda", "no nvidia driver", "no cuda gpus",
+                               "found no nvidia", "cuda driver initialization failed")):
+        return ("the notebook asks for a CUDA GPU but this grader has none: choose the device with "
+                "torch.cuda.is_available() and use .to(device) instead of .cuda()")
+    return None
 
 
 # --- the entry point ------------------------------------------------------------------------

@@ -1,0 +1,25 @@
+from mlgrader.artifacts import load_state_dict
+
+weights = load_state_dict("fashion_mlp.safetensors")
+### BEGIN HIDDEN TESTS
+import torch
+import torch.nn as nn
+from mlgrader.checks import check_accuracy, check_close
+from mlgrader.data import fashion_mnist_tensors
+
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))
+try:
+    model.load_state_dict(weights)
+except RuntimeError as exc:
+    raise AssertionError(f"fashion_mlp.safetensors does not fit the MLP layout of exercise 2: {exc}") from None
+images, labels = fashion_mnist_tensors("test")
+train_images, train_labels = fashion_mnist_tensors("train")
+model.eval()
+with torch.no_grad():
+    test_acc = (model(images).argmax(1) == labels).float().mean().item()
+    train_acc = (model(train_images[:10000]).argmax(1) == train_labels[:10000]).float().mean().item()
+check_accuracy(model(images).detach(), labels, threshold=0.84, name="the saved MLP's test accuracy")
+check_close(mlp_accuracy, test_acc, atol=5e-3, name="the test accuracy your notebook reports", mistakes={
+    "measured on the training set instead of the test set": train_acc,
+}, hint="evaluate(mlp, X_test, y_test): held-out data the model never trained on")
+### END HIDDEN TESTS
