@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -288,15 +286,3 @@ def _existing_generated_files(root: Path, assignments: list[str]) -> set[str]:
             if base.is_dir():
                 found.update(str(p.relative_to(root)) for p in base.rglob("*") if p.is_file())
     return found
-
-
-def copy_course(root: Path, dest: Path) -> None:
-    """Copy the generated parts of the course (for tests that run nbgrader elsewhere)."""
-    for top in GENERATED_DIRS:
-        if (Path(root) / top).exists():
-            shutil.copytree(Path(root) / top, Path(dest) / top, dirs_exist_ok=True)
-    shutil.copy(Path(root) / "nbgrader_config.py", Path(dest) / "nbgrader_config.py")
-
-
-def json_summary(report: BuildReport) -> str:
-    return json.dumps(report.__dict__, indent=1)

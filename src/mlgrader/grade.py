@@ -289,18 +289,18 @@ def _remote_error_text(exc: RemoteError) -> str:
 
 
 def _bare_assert_text(exc: AssertionError, source: str) -> str:
-    # Show the failing line only when it is public (never hidden test code).
+    """For a bare ``assert``: the failing line, but only when students can see it anyway."""
     from .authoring import public_part
 
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    lineno = tb.tb_lineno if tb is not None else None
     lines = source.splitlines()
-    if lineno and 0 < lineno <= len(lines) and lines[lineno - 1].strip() in public_part(source).splitlines():
-        line = lines[lineno - 1].strip()
-        if line in [l.strip() for l in public_part(source).splitlines()]:
-            return f"this check failed: {line}"
+    lineno = tb.tb_lineno if tb is not None else 0
+    line = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+    public = {l.strip() for l in public_part(source).splitlines()}
+    if line and line in public:
+        return f"this check failed: {line}"
     return "a hidden check failed"
 
 
