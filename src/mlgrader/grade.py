@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib
 import json
 import random
 import shutil
@@ -38,6 +39,7 @@ from .wire import WireError
 DEFAULT_CELL_TIMEOUT = 60.0
 DEFAULT_TEST_TIMEOUT = 60.0
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+MAX_FEEDBACK_CHARS = 20_000  # per test
 
 
 class SubmissionError(ValueError):
@@ -319,6 +321,7 @@ def run_plan(plan: Plan, entry: NotebookEntry, bundle: Bundle, result: GradeResu
              mode: str | None = None, limits: Limits | None = None, submission_dir: Path | None = None) -> None:
     """Execute the plan in a sandboxed kernel, filling ``result`` in place."""
     limits = limits or Limits(memory_mb=entry.memory_mb)
+    preload_test_imports(entry)
     workdir = Path(tempfile.mkdtemp(prefix="mlgrader-run-"))
     if submission_dir is not None and entry.artifacts:
         result.messages.extend(n for n in copy_artifacts(submission_dir, list(entry.artifacts), workdir)
@@ -344,8 +347,37 @@ def run_plan(plan: Plan, entry: NotebookEntry, bundle: Bundle, result: GradeResu
         if spec.kind == "test":
             outcome = verdicts.get(spec.grade_id, TestOutcome("error", "this test did not run"))
             score = spec.points if outcome.status == "passed" else 0.0
-            result.tests.append(TestResult(spec.grade_id, score, spec.points, outcome.status, outcome.output))
+            result.tests.append(TestResult(spec.grade_id, score, spec.points, outcome.status,
+                                           _clip(outcome.output, MAX_FEEDBACK_CHARS)))
     result.score = sum(t.score for t in result.tests)
+
+
+def preload_test_imports(entry: NotebookEntry) -> None:
+    """Import what the tests import before any student code runs.
+
+    Tests then use modules loaded while the submission could not have touched their
+    files yet: defence in depth for the fallback sandbox, where the file system is shared.
+    """
+    modules = {"mlgrader.checks", "mlgrader.artifacts", "numpy"} | ({"torch"} if entry.seed_torch else set())
+    for source in entry.tests.values():
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module)
+    for name in sorted(modules):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # the test will report it when it runs
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 40] + f"... [{len(text) - limit + 40} characters cut]"
 
 
 def _start_agent(kernel: SandboxKernel, seed: int, seed_torch: bool) -> None:

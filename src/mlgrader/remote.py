@@ -17,11 +17,14 @@ import time
 from .agent import AGENT_NAME, REPLY_MIME
 from .wire import WireError, decode, encode
 
-# Modules a notebook variable may name (``np``, ``torch``, ``F``): the grader imports its
-# own copy. Others are not imported here: a name is not a reason to run a module's code.
-IMPORTABLE_ROOTS = frozenset({
-    "numpy", "torch", "torchvision", "sklearn", "scipy", "math", "random", "statistics",
-    "collections", "itertools", "functools", "pandas", "matplotlib", "mlgrader",
+# Modules a notebook variable may name (``np``, ``torch``, ``F``): the grader uses its own
+# copy. Only these exact names: a name sent by the kernel is never a reason to import (and
+# so run) a module the grader did not choose, such as some package's ``__main__``.
+IMPORTABLE_MODULES = frozenset({
+    "numpy", "numpy.linalg", "numpy.random", "numpy.testing", "math", "random", "statistics",
+    "collections", "itertools", "functools", "torch", "torch.nn", "torch.nn.functional",
+    "torch.optim", "torch.linalg", "torch.utils.data", "sklearn", "scipy", "pandas",
+    "mlgrader", "mlgrader.checks", "mlgrader.data",
 })
 
 
@@ -76,7 +79,8 @@ class Channel:
         except (TypeError, ValueError) as exc:
             raise WireError(f"cannot send the arguments of {what}: {exc}") from None
         timeout = self._timeout()
-        run = self._kernel.run(f"{AGENT_NAME}.serve({text!r})", timeout, store_history=False)
+        run = self._kernel.run(f"{AGENT_NAME}.serve({text!r})", timeout, store_history=False,
+                               reply_mime=REPLY_MIME)
         if run.status == "timeout":
             raise RemoteUnavailable(f"{what} did not finish within {timeout:.0f} s (an endless loop?)")
         if run.status == "died":
@@ -92,7 +96,14 @@ class Channel:
             err = reply.get("error") or {}
             raise RemoteError(what, str(err.get("type", "Exception")), str(err.get("message", "")),
                               str(err.get("traceback", "")))
-        return decode(reply["value"], lambda node: self._import(node, what))
+        try:
+            return decode(reply["value"], lambda node: self._import(node, what))
+        except WireError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+            # A reply that is not what the agent sends: malformed nodes, pickled arrays, ...
+            raise WireError(f"the notebook's answer for {what} is not valid data "
+                            f"({type(exc).__name__}: {str(exc)[:200]})") from None
 
     def _import(self, node: dict, label: str):
         kind = node.get("t")
@@ -134,7 +145,7 @@ def _reference_of(value) -> dict:
 
 
 def _grader_module(name: str):
-    if name.split(".")[0] not in IMPORTABLE_ROOTS:
+    if name not in IMPORTABLE_MODULES:
         return UnavailableModule(name)
     try:
         return importlib.import_module(name)

@@ -49,6 +49,11 @@ MODES = ("bubblewrap", "subprocess")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Replies larger than this close the connection instead of filling the grader's memory.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+MAX_ERROR_CHARS = 20_000  # of an exception's text kept for feedback
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 40] + f"... [{len(text) - limit + 40} characters cut]"
 
 
 class SandboxError(RuntimeError):
@@ -263,12 +268,20 @@ class _CappedClient(NotebookClient):
         self._output_bytes = output_bytes
         self._seen: dict[int, int] = {}
         self.truncated_cells: set[int] = set()
+        self.reply_cells: dict[int, str] = {}  # request cells -> the MIME type of their reply
 
     def output(self, outs, msg, display_id, cell_index):
+        # The first reply a request cell waits for passes uncapped (its size is bounded by
+        # MAX_MESSAGE_BYTES); everything else counts against the cell's output budget.
+        data = msg.get("content", {}).get("data")
+        mime = self.reply_cells.get(cell_index)
+        if (mime and isinstance(data, dict) and mime in data
+                and not any(mime in o.get("data", {}) for o in outs)):
+            return super().output(outs, msg, display_id, cell_index)
         size = len(json.dumps(msg.get("content", {}), default=str))
         used = self._seen.get(cell_index, 0) + size
         self._seen[cell_index] = used
-        if used > self._output_bytes and msg.get("msg_type") != "error" and "mlgrader" not in str(msg["content"].get("data", {}).keys()):
+        if used > self._output_bytes:
             if cell_index not in self.truncated_cells:
                 self.truncated_cells.add(cell_index)
                 outs.append(nbformat.v4.new_output(
@@ -365,7 +378,8 @@ class SandboxKernel:
     def _remember_error(self, cell, cell_index, execute_reply):
         self._last_error_reply = execute_reply.get("content", {})
 
-    def run(self, code: str, timeout: float, store_history: bool = True, _probe: bool = True) -> CellRun:
+    def run(self, code: str, timeout: float, store_history: bool = True, _probe: bool = True,
+            reply_mime: str | None = None) -> CellRun:
         """Run ``code``; never raises for anything the code does."""
         if self._client is None or self.dead:
             return CellRun("died", error_name="KernelDied", error_value="the kernel is not running")
@@ -373,6 +387,8 @@ class SandboxKernel:
         cell = nbformat.v4.new_code_cell(code)
         client.nb.cells.append(cell)
         index = len(client.nb.cells) - 1
+        if reply_mime:
+            client.reply_cells[index] = reply_mime
         client.timeout = max(1, int(round(timeout)))
         self._last_error_reply = None
         started = time.monotonic()
@@ -393,9 +409,11 @@ class SandboxKernel:
         reply = self._last_error_reply
         if reply is not None:
             run.status = "timeout" if reply.get("ename") == "CellTimeout" else "error"
-            run.error_name = reply.get("ename")
-            run.error_value = reply.get("evalue")
-            run.traceback = _ANSI.sub("", "\n".join(reply.get("traceback", [])))
+            run.error_name = _clip(str(reply.get("ename")), 200)
+            run.error_value = _clip(str(reply.get("evalue")), MAX_ERROR_CHARS)
+            lines = reply.get("traceback", [])
+            run.traceback = _clip(_ANSI.sub("", "\n".join(map(str, lines if isinstance(lines, list) else []))),
+                                  MAX_ERROR_CHARS)
         if run.status == "timeout" and _probe and not self._responsive():
             self.dead = True
         return run
