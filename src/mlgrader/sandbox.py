@@ -163,13 +163,16 @@ def _bubblewrap_argv(workdir: Path, readonly: list[str], inner: list[str]) -> li
             argv += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             argv += ["--ro-bind", top, top]
+    # A private /tmp first: the binds below may lie under /tmp (a venv in a temporary
+    # clone) and must land on top of it, not be hidden by it.
+    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     binds = [*_python_roots(), *readonly]
     # bubblewrap creates missing parent folders 0700; the sandbox user must traverse them.
-    for parent in sorted({str(a) for b in binds + [str(workdir)] for a in Path(b).parents if str(a) != "/"}):
+    for parent in sorted({str(a) for b in binds + [str(workdir)] for a in Path(b).parents
+                          if str(a) not in ("/", "/tmp")}):
         argv += ["--perms", "0755", "--dir", parent]
     for path in binds:
         argv += ["--ro-bind", path, path]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     for dev in sorted(Path("/dev").glob("nvidia*")):  # GPU grading, where there is one
         argv += ["--dev-bind", str(dev), str(dev)]
     argv += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
