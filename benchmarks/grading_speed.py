@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/grading_speed.py [--copies N]
 
 Grades N copies of the finished 01-gradient-descent notebook (examples/submissions/alice.ipynb)
-with real `nbgrader autograde`, real `otter run` (on the otter port of the same exercises
-from benchmarks/attacks/, when it exists), `mlgrader grade` one by one, and
+with real `nbgrader autograde`, real `otter run` (the otter port of the same tests that
+benchmarks/attacks/run.py builds), `mlgrader grade` one by one, and
 `mlgrader grade-batch`. Prints seconds per submission and the ratio to nbgrader, and
 writes benchmarks/grading_speed.md. Timings, never assertions: this is not a test.
 """
@@ -55,18 +55,20 @@ def time_nbgrader(copies: int, work: Path) -> float:
 
 
 def time_otter(copies: int, work: Path) -> float | None:
-    """otter run on the otter port of 01 built by benchmarks/attacks (None if absent)."""
-    otter_dir = ROOT / "benchmarks" / "attacks" / "otter"
-    autograder = next(iter(sorted(otter_dir.glob("**/autograder.zip"))), None) if otter_dir.exists() else None
-    solution = next(iter(sorted(otter_dir.glob("**/student/*.ipynb"))), None) if otter_dir.exists() else None
-    if autograder is None or solution is None:
-        return None
+    """`otter run` with the otter port of 01's tests that benchmarks/attacks/run.py builds."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("attacks_run", ROOT / "benchmarks" / "attacks" / "run.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    autograder = runner.otter_autograder(work)
     total = 0.0
     for i in range(copies):
         out = work / f"otter{i}"
         out.mkdir()
-        shutil.copy(solution, out / solution.name)
-        total += _run([str(BIN / "otter"), "run", "-a", str(autograder), "-o", str(out), str(out / solution.name)], out)
+        shutil.copy(SAMPLE, out / "gradient_descent.ipynb")
+        total += _run([str(BIN / "otter"), "run", "-a", str(autograder), "-o", str(out),
+                       str(out / "gradient_descent.ipynb")], out)
     return total
 
 

@@ -82,6 +82,7 @@ def test_rebuild_changes_no_byte_and_check_names_stale_files(tmp_path):
     ("# %%\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "need grade_id"),
     ("# %% grade_id=\"t\" points=0\nassert True\n", "points must be positive"),
     ("# %% colour=\"red\"\nx = 1\n", "unknown cell option"),
+    ("# %% grade_id=\"t\" points=1\nacc = 0.9\nacc\n", "partial credit"),
     ("# %% grade_id=\"t\" points=1\nassert True\n# %% grade_id=\"t\" points=1\nassert True\n", "used twice"),
 ])
 def test_authoring_errors_name_the_problem(tmp_path, text, message):

@@ -7,6 +7,7 @@ format (docs/authoring.md) and nothing else: it turns a ``.py`` file into a
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,8 +153,20 @@ def _classify_cells(path: Path, cells) -> list[CellSpec]:
         points = float(meta.get("points", 0))
         if kind == "test" and points <= 0:
             raise AuthoringError(f"{where}: points must be positive")
+        if kind == "test" and _ends_with_value(source):
+            raise AuthoringError(f"{where}: a test cell must not end with a bare value: nbgrader "
+                                 "would read it as partial credit (assign it, or end with a check)")
         out.append(CellSpec(kind, str(grade_id), source, points, timeout))
     return out
+
+
+def _ends_with_value(source: str) -> bool:
+    """Whether the cell's last statement is an expression other than a call (``acc``)."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return bool(body) and isinstance(body[-1], ast.Expr) and not isinstance(body[-1].value, ast.Call)
 
 
 def _check_regions(where: str, source: str) -> None:

@@ -1021,8 +1021,11 @@ def _accuracy_hint(predicted: np.ndarray, y: np.ndarray, num_classes: int | None
     return "Train longer, tune the learning rate, or check the model architecture."
 
 
-def check_accuracy(predictions: Any, labels: Any, *, threshold: float, name: str = "accuracy") -> float:
-    """Fail unless ``accuracy(predictions, labels) >= threshold``; return the accuracy.
+def check_accuracy(predictions: Any, labels: Any, *, threshold: float, name: str = "accuracy") -> None:
+    """Fail unless ``accuracy(predictions, labels) >= threshold``.
+
+    Returns None on purpose: nbgrader reads the value a test cell ends with as partial
+    credit, so a check must not leave one behind. Use :func:`accuracy` for the number.
 
     ``threshold`` is a fraction in [0, 1].
     """
@@ -1039,7 +1042,6 @@ def check_accuracy(predictions: Any, labels: Any, *, threshold: float, name: str
             found=found,
             hint=_accuracy_hint(predicted, y, num_classes, acc),
         )
-    return acc
 
 
 # --------------------------------------------------------------------------- probabilities
