@@ -36,7 +36,7 @@ from mlgrader.sandbox import bubblewrap_works
 
 pytestmark = pytest.mark.slow
 
-WORKERS = 4
+WORKERS = 6
 MAX_RESULT_BYTES = 1_000_000
 STATUSES = {"passed", "failed", "error"}
 
@@ -102,9 +102,10 @@ class CaseRun:
     course_after: dict
     orphans: list
     autograder_existed: bool
+    followup: corpus.Outcome | None = None  # the honest base graded next by the same grader installation
 
 
-def _run_case(attack: corpus.Attack, mode: str, base: Path, bundles: dict, port: int) -> CaseRun:
+def _run_case(attack: corpus.Attack, mode: str, base: Path, bundles: dict, port: int, zygote) -> CaseRun:
     case_dir = base / f"{attack.name}-{mode}"
     course = corpus.make_course(case_dir / "course")
     ctx = corpus.Context(root=base, course=course, marker=case_dir / "MARKER", token=f"advtoken-{uuid.uuid4().hex}",
@@ -118,9 +119,16 @@ def _run_case(attack: corpus.Attack, mode: str, base: Path, bundles: dict, port:
     try:
         outcome = corpus.grade(notebook, mode=mode, autograder_root=bundles[attack.bundle], cwd=course,
                                assignment=corpus.ASSIGNMENT if attack.assignment_flag else None,
-                               runner=attack.runner, pythonpath=pythonpath)
+                               runner=attack.runner, pythonpath=pythonpath, zygote=zygote)
     except Exception as exc:  # a hung grader is a result too
         outcome = corpus.Outcome(-1, "", f"grading failed: {exc!r}", 0.0)
+    followup = None
+    if attack.followup_base:
+        honest = case_dir / "followup" / f"{corpus.NOTEBOOK}.ipynb"
+        honest.parent.mkdir()
+        honest.write_text(json.dumps(corpus.BASES[attack.followup_base]()))
+        followup = corpus.grade(honest, mode=mode, autograder_root=bundles[attack.bundle], cwd=honest.parent,
+                                runner=attack.runner, pythonpath=pythonpath, zygote=zygote)
     time.sleep(0.2)
     orphans = corpus.processes_with(ctx.token)
     for pid in orphans:  # clean up what the attack left behind (processes it started)
@@ -128,7 +136,7 @@ def _run_case(attack: corpus.Attack, mode: str, base: Path, bundles: dict, port:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-    return CaseRun(attack, mode, ctx, outcome, before, corpus.snapshot(course), orphans, autograder_existed)
+    return CaseRun(attack, mode, ctx, outcome, before, corpus.snapshot(course), orphans, autograder_existed, followup)
 
 
 @pytest.fixture(scope="session")
@@ -152,11 +160,16 @@ def graded(request, tmp_path_factory, listener) -> dict:
     slow = ("loop", "flood", "fork", "time-limit", "memory", "read-hidden", "tensor")
     wanted.sort(key=lambda case: not any(s in case[0] for s in slow))
     runs = {}
-    with ThreadPoolExecutor(WORKERS) as pool:
-        futures = {case: pool.submit(_run_case, corpus.attack_named(case[0]), case[1], base, bundles, listener.port)
-                   for case in wanted}
-        for case, future in futures.items():
-            runs[case] = future.result()
+    zygote = corpus.Zygote(base / "zygote")
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            futures = {case: pool.submit(_run_case, corpus.attack_named(case[0]), case[1], base, bundles,
+                                         listener.port, zygote)
+                       for case in wanted}
+            for case, future in futures.items():
+                runs[case] = future.result()
+    finally:
+        zygote.close()
     summary = {f"{n}-{m}": {"seconds": round(r.outcome.seconds, 1), "rc": r.outcome.returncode,
                             "score": r.outcome.result.get("score") if r.outcome.result else None}
                for (n, m), r in runs.items()}
@@ -190,6 +203,9 @@ def test_attack_is_contained(graded, listener, attack_name, mode):
     if not run.autograder_existed:
         assert not Path("/autograder").exists(), f"the submission created /autograder on the host: {why}"
     assert len(outcome.stdout) <= MAX_RESULT_BYTES, f"result of {len(outcome.stdout)} bytes: {why[:300]}"
+    if run.followup is not None:
+        assert run.followup.score <= corpus.BASE_SCORES[attack.followup_base], \
+            f"the next honest grade got {run.followup.score}: {why}"
     if attack.max_grader_rss_mb is not None:
         assert outcome.grader_rss_mb is not None, why
         assert outcome.grader_rss_mb <= attack.max_grader_rss_mb, \
@@ -233,3 +249,24 @@ def test_corpus_is_large_and_readable():
         assert set(attack.modes) <= {"bubblewrap", "subprocess"}
     modes = {m for a in attacks for m in a.modes}
     assert "subprocess" in modes
+
+
+def test_grader_calls_do_not_import_torch_in_the_kernel():
+    """A student function called by a test must not make the kernel import torch it never used."""
+    import shutil
+    import tempfile
+
+    from mlgrader.remote import Channel
+    from mlgrader.sandbox import Limits, SandboxKernel
+
+    workdir = Path(tempfile.mkdtemp(prefix="mlgrader-adv-"))
+    try:
+        with SandboxKernel(workdir, Limits()) as kernel:
+            started = kernel.run("import mlgrader.agent\nmlgrader.agent.start(globals())", timeout=60)
+            assert started.ok, started.error_value
+            assert kernel.run("def df(x):\n    return 2 * x", timeout=30).ok
+            df = Channel(kernel).export(["df"])["df"]
+            assert df(3.0) == 6.0
+            assert kernel.run("import sys\nprint('torch' in sys.modules)", timeout=30).text().strip() == "False"
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

