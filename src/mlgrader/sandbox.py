@@ -256,6 +256,9 @@ def kernel_env(workdir: Path, extra: dict[str, str] | None = None, threads: int 
     if threads:
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env[name] = str(threads)
+        # Sharing cores with other kernels: idle OpenMP threads must sleep, not spin
+        # (measured: a CNN epoch loop 64.6 s spinning vs 33.3 s passive with one core busy).
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
     env.update(extra or {})
     return env
 
