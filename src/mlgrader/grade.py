@@ -32,7 +32,7 @@ import nbformat
 from .artifacts import ArtifactError, artifact_folder, copy_artifacts
 from .bundle import Bundle, BundleError, NotebookEntry, find_bundle, valid_assignment_id
 from .remote import MISSING, Channel, RemoteError, RemoteUnavailable, wait_budget
-from .results import CellOutcome, GradeResult, TestResult
+from .results import CellOutcome, GradeResult, TestResult, clip_text
 from .sandbox import Limits, SandboxError, SandboxKernel
 from .wire import WireError
 
@@ -350,7 +350,7 @@ def run_plan(plan: Plan, entry: NotebookEntry, bundle: Bundle, result: GradeResu
             outcome = verdicts.get(spec.grade_id, TestOutcome("error", "this test did not run"))
             score = spec.points if outcome.status == "passed" else 0.0
             result.tests.append(TestResult(spec.grade_id, score, spec.points, outcome.status,
-                                           _clip(outcome.output, MAX_FEEDBACK_CHARS)))
+                                           clip_text(outcome.output, MAX_FEEDBACK_CHARS)))
     result.score = sum(t.score for t in result.tests)
 
 
@@ -377,9 +377,6 @@ def preload_test_imports(entry: NotebookEntry) -> None:
         except ImportError:
             pass  # the test will report it when it runs
 
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 40] + f"... [{len(text) - limit + 40} characters cut]"
 
 
 def _start_agent(kernel: SandboxKernel, seed: int, seed_torch: bool) -> None:

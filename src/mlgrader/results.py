@@ -100,5 +100,10 @@ class GradeResult:
         return "\n".join(lines)
 
 
+def clip_text(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut (for feedback)."""
+    return text if len(text) <= limit else text[: limit - 40] + f"... [{len(text) - limit + 40} characters cut]"
+
+
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}"

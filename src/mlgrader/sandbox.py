@@ -45,15 +45,14 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from .results import clip_text
+
 MODES = ("bubblewrap", "subprocess")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Replies larger than this close the connection instead of filling the grader's memory.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 MAX_ERROR_CHARS = 20_000  # of an exception's text kept for feedback
 
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 40] + f"... [{len(text) - limit + 40} characters cut]"
 
 
 class SandboxError(RuntimeError):
@@ -415,10 +414,10 @@ class SandboxKernel:
         reply = self._last_error_reply
         if reply is not None:
             run.status = "timeout" if reply.get("ename") == "CellTimeout" else "error"
-            run.error_name = _clip(str(reply.get("ename")), 200)
-            run.error_value = _clip(str(reply.get("evalue")), MAX_ERROR_CHARS)
+            run.error_name = clip_text(str(reply.get("ename")), 200)
+            run.error_value = clip_text(str(reply.get("evalue")), MAX_ERROR_CHARS)
             lines = reply.get("traceback", [])
-            run.traceback = _clip(_ANSI.sub("", "\n".join(map(str, lines if isinstance(lines, list) else []))),
+            run.traceback = clip_text(_ANSI.sub("", "\n".join(map(str, lines if isinstance(lines, list) else []))),
                                   MAX_ERROR_CHARS)
         if run.status == "timeout" and _probe and not self._responsive():
             self.dead = True
