@@ -40,6 +40,7 @@ __all__ = [
     "fashion_mnist",
     "fashion_mnist_tensors",
     "find_fashion_mnist",
+    "fashion_mnist_folder",
     "prepare_torchvision_root",
     "read_idx",
     "search_dirs",
@@ -232,6 +233,18 @@ def find_fashion_mnist(
             if found:
                 return found
     return None
+
+
+def fashion_mnist_folder() -> Path | None:
+    """The one folder holding both FashionMNIST splits, or None when it is not on disk.
+
+    The grader hands this folder to the sandboxed kernel (read-only, as ``MLGRADER_DATA``):
+    the kernel has no home cache and no network, so it must read what the grader found.
+    """
+    train, test = find_fashion_mnist("train"), find_fashion_mnist("test")
+    if train is None or test is None or train[0].parent != test[0].parent:
+        return None
+    return train[0].parent
 
 
 def _download(split: str, target: Path) -> tuple[Path, Path]:

@@ -31,6 +31,7 @@ import nbformat
 
 from .artifacts import ArtifactError, artifact_folder, copy_artifacts
 from .bundle import Bundle, BundleError, NotebookEntry, find_bundle, valid_assignment_id
+from .data import fashion_mnist_folder
 from .remote import MISSING, Channel, RemoteError, RemoteUnavailable, wait_budget
 from .results import CellOutcome, GradeResult, TestResult, clip_text
 from .sandbox import Limits, SandboxError, SandboxKernel
@@ -330,7 +331,9 @@ def run_plan(plan: Plan, entry: NotebookEntry, bundle: Bundle, result: GradeResu
                                if "was not found" not in n)
     verdicts: dict[str, TestOutcome] = {}
     try:
-        with SandboxKernel(workdir, limits, mode=mode) as kernel:
+        data = fashion_mnist_folder()
+        with SandboxKernel(workdir, limits, mode=mode, readonly_paths=[str(data)] if data else None,
+                           env={"MLGRADER_DATA": str(data)} if data else None) as kernel:
             result.sandbox = kernel.mode
             if kernel.mode == "subprocess":
                 result.messages.append("graded in the fallback sandbox (no namespaces on this host): "
