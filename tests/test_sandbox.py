@@ -126,6 +126,41 @@ def test_memory_limit_gives_memoryerror_not_a_dead_grader(limited):
     assert limited.run("del hog\nprint('alive')", timeout=30).text().strip() == "alive"
 
 
+THREADS_WITH_SMALL_ALLOCATIONS = """
+import threading
+errors = []
+barrier = threading.Barrier(16)
+def work():
+    try:
+        junk = [str(i) * 3 for i in range(20000)]  # small objects: a malloc arena per thread
+        block = bytearray(20 * 2**20)
+        barrier.wait(timeout=30)
+    except Exception as exc:
+        errors.append(type(exc).__name__)
+        barrier.abort()
+threads = [threading.Thread(target=work) for _ in range(16)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(errors)
+"""
+
+
+def test_threads_do_not_eat_the_memory_budget(limited):
+    # 16 threads using 0.3 GB in all fit a 1 GB cap: the cap counts memory that can hold
+    # data, not the 64 MB of address space each thread's malloc arena reserves (as
+    # RLIMIT_AS would; on a 16-core grader that starved torch's OpenMP threads).
+    run = limited.run(THREADS_WITH_SMALL_ALLOCATIONS, timeout=60)
+    assert run.ok and run.text().strip() == "[]", (run.status, run.error_name, run.text())
+
+
+def test_user_name_lookups_work_for_the_sandbox_user(kernel):
+    # torch's compile cache asks getpass.getuser(); the sandbox uid has no passwd entry.
+    run = kernel.run("import getpass\nprint(getpass.getuser())", timeout=30)
+    assert run.ok and run.text().strip() == "student", (run.error_name, run.error_value)
+
+
 def test_output_is_truncated(limited):
     run = limited.run("for _ in range(200):\n    print('y' * 10_000)", timeout=60)
     assert run.ok and run.truncated

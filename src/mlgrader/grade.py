@@ -437,6 +437,9 @@ def gpu_hint(error_text: str) -> str | None:
                                "found no nvidia", "cuda driver initialization failed")):
         return ("the notebook asks for a CUDA GPU but this grader has none: choose the device with "
                 "torch.cuda.is_available() and use .to(device) instead of .cuda()")
+    if "expected all tensors to be on the same device" in text:
+        return ("tensors on two devices met in one operation: move inputs and labels to the model's "
+                "device with .to(device) before using them together")
     return None
 
 

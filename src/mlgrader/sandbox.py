@@ -247,6 +247,10 @@ def kernel_env(workdir: Path, extra: dict[str, str] | None = None, threads: int 
         "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
         "TORCH_HOME": str(workdir / ".cache" / "torch"),
         "MLGRADER_OFFLINE": "1",
+        # The sandbox uid has no /etc/passwd entry; getpass.getuser() (torch's compile
+        # cache, for one) reads these first instead of failing with "uid not found".
+        "USER": "student",
+        "LOGNAME": "student",
     }
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                  "MLGRADER_DATA", "CUDA_VISIBLE_DEVICES"):

@@ -22,7 +22,7 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         raise SystemExit("usage: python -m mlgrader.sandbox_exec [options] -- COMMAND...")
     split = argv.index("--")
     parser = argparse.ArgumentParser(prog="mlgrader.sandbox_exec")
-    parser.add_argument("--memory-mb", type=int, required=True, help="address-space limit")
+    parser.add_argument("--memory-mb", type=int, required=True, help="private writable memory (RLIMIT_DATA)")
     parser.add_argument("--nproc", type=int, required=True, help="processes/threads of the sandbox user")
     parser.add_argument("--fsize-mb", type=int, required=True, help="largest file it may write")
     parser.add_argument("--cpu-s", type=int, required=True, help="CPU seconds")
@@ -33,8 +33,14 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 
 
 def apply_limits(opts: argparse.Namespace) -> None:
+    # The memory cap is RLIMIT_DATA, not RLIMIT_AS. Both count memory reserved rather than
+    # touched, but RLIMIT_AS also counts reservations that can never hold data: CUDA maps
+    # tens of GB of PROT_NONE address space at start (with RLIMIT_AS it fails "out of
+    # memory" and the notebook silently trains on the CPU), and every OpenMP thread's malloc
+    # arena reserves 64 MB. Measured: torch with 16 threads has VmSize 4.4 GB but VmData
+    # 1.05 GB, so a 6 GB RLIMIT_AS left a 14-core grader 1.6 GB for the student's data.
     limits = {
-        resource.RLIMIT_AS: opts.memory_mb * MB,
+        resource.RLIMIT_DATA: opts.memory_mb * MB,
         resource.RLIMIT_FSIZE: opts.fsize_mb * MB,
         resource.RLIMIT_CPU: opts.cpu_s,
         resource.RLIMIT_NOFILE: opts.nofile,

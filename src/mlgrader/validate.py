@@ -39,6 +39,10 @@ class Variant:
     find: str | None = None
     replace: str | None = None
     source: str | None = None
+    needs: str | None = None  # "gpu" or "no-gpu": the mistake only shows on such a machine
+
+
+NEEDS = ("gpu", "no-gpu")
 
 
 @dataclass
@@ -50,6 +54,7 @@ class CaseResult:
     score: float
     max_score: float
     detail: str = ""
+    skipped: bool = False  # a variant that cannot show on this machine (see Variant.needs)
 
 
 @dataclass
@@ -78,11 +83,14 @@ def load_variants(path: Path) -> list[Variant]:
                 name=item["name"], cell=item["cell"], lose=tuple(item["lose"]),
                 message=item.get("message", ""), notebook=item.get("notebook"),
                 find=item.get("find"), replace=item.get("replace"), source=item.get("source"),
+                needs=item.get("needs"),
             )
         except KeyError as exc:
             raise VariantError(f"{path}: variant {number} lacks {exc}") from None
         if variant.source is None and (variant.find is None or variant.replace is None):
             raise VariantError(f"{path}: variant {variant.name} needs find and replace, or source")
+        if variant.needs not in (None, *NEEDS):
+            raise VariantError(f"{path}: variant {variant.name}: needs must be one of {', '.join(NEEDS)}")
         variants.append(variant)
     return variants
 
@@ -163,7 +171,21 @@ def _run_job(job: _Job) -> CaseResult:
     return CaseResult(job.assignment, job.notebook, job.case, ok, result.score, result.max_score, detail)
 
 
-def _jobs(root: Path, assignments: list[str] | None, autograder_dir: Path, mode: str | None) -> list[_Job]:
+_NEEDS_WORDS = {"gpu": "a CUDA GPU", "no-gpu": "no CUDA GPU"}
+
+
+def machine_kind() -> str:
+    """"gpu" where torch sees a CUDA device (the sandboxed kernel sees the same), else "no-gpu"."""
+    try:
+        import torch
+    except ImportError:
+        return "no-gpu"
+    return "gpu" if torch.cuda.is_available() else "no-gpu"
+
+
+def _jobs(root: Path, assignments: list[str] | None, autograder_dir: Path, mode: str | None,
+          skipped: list[CaseResult]) -> list[_Job]:
+    """The grading jobs; variants that cannot show on this machine go to ``skipped``."""
     jobs = []
     names = assignments or sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir())
     for assignment in names:
@@ -181,7 +203,12 @@ def _jobs(root: Path, assignments: list[str] | None, autograder_dir: Path, mode:
             for variant in variants:
                 if variant.notebook not in (None, nb_name):
                     continue
-                edited = apply_variant(solution_nb, variant)
+                edited = apply_variant(solution_nb, variant)  # applied anyway: a stale edit is an error
+                if variant.needs and variant.needs != machine_kind():
+                    skipped.append(CaseResult(assignment, nb_name, f"variant {variant.name}", True, 0, 0,
+                                              f"skipped: shows only on a machine with {_NEEDS_WORDS[variant.needs]}",
+                                              skipped=True))
+                    continue
                 jobs.append(_Job(case=f"variant {variant.name}", notebook_json=nbformat.writes(edited),
                                  variant=variant, **common))
     return jobs
@@ -190,11 +217,13 @@ def _jobs(root: Path, assignments: list[str] | None, autograder_dir: Path, mode:
 def validate(root: Path, assignments: list[str] | None = None, mode: str | None = None,
              autograder_dir: Path | None = None, workers: int | None = None) -> ValidationReport:
     root = Path(root)
-    jobs = _jobs(root, assignments, autograder_dir or root / "autograder", mode)
+    report = ValidationReport()
+    jobs = _jobs(root, assignments, autograder_dir or root / "autograder", mode, report.cases)
+    if not jobs:
+        return report
     cores = max(1, multiprocessing.cpu_count())
     workers = workers or min(len(jobs), cores)
     jobs = [replace(job, threads=max(1, cores // workers)) for job in jobs]
-    report = ValidationReport()
     # Each case grades in a fresh process: kernels, event loops and imports stay apart.
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         for case in _progress(pool.map(_run_job, jobs), len(jobs)):
@@ -223,7 +252,8 @@ def print_table(report: ValidationReport) -> None:
     table.add_column("detail", overflow="fold")
     for c in report.cases:
         table.add_row(c.assignment, c.notebook, c.case, f"{c.score:g}/{c.max_score:g}",
-                      "[green]yes[/]" if c.ok else "[red]NO[/]", escape(c.detail))
+                      "[yellow]skip[/]" if c.skipped else "[green]yes[/]" if c.ok else "[red]NO[/]",
+                      escape(c.detail))
     console = Console()
     if not console.is_terminal:
         console = Console(width=200)  # CI logs: keep one row per line

@@ -9,7 +9,7 @@ torch.manual_seed(1)
 reference = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))
 images, labels = fashion_mnist_tensors("test")
 xs, ys = images[:3000], labels[:3000]
-probe = make_mlp()
+probe = make_mlp().to("cuda" if torch.cuda.is_available() else "cpu")  # data stays on the CPU
 probe.load_state_dict(reference.state_dict())
 reference.eval()
 with torch.no_grad():

@@ -5,13 +5,15 @@ from mlgrader.checks import check_close, check_loss_curve
 import torch.nn.functional as F
 from mlgrader.data import fashion_mnist_tensors
 
-# Two full-batch SGD steps from the student's own initial weights, replayed here.
+# Two full-batch SGD steps from the student's own initial weights, replayed here. Where
+# the grader has a GPU the model lives there and the data stays on the CPU, as in a
+# student's notebook: train() must move every batch, images and labels, to the model.
 images, labels = fashion_mnist_tensors("train")
 xs, ys = images[:512], labels[:512]
-probe = make_linear()
-start = {k: v.detach().clone() for k, v in probe.state_dict().items()}
+probe = make_linear().to("cuda" if torch.cuda.is_available() else "cpu")
+start = {k: v.detach().cpu().clone() for k, v in probe.state_dict().items()}
 got_losses = train(probe, xs, ys, epochs=2, batch_size=512, lr=0.5, optimizer="sgd")
-got = probe.state_dict()
+got = {k: v.detach().cpu() for k, v in probe.state_dict().items()}
 
 def replay(weights, steps, zero_grad=True, sign=1.0):
     w = weights["1.weight"].clone().requires_grad_(True)
