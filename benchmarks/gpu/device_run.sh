@@ -2,7 +2,7 @@
 # The GPU measurements of benchmarks/gpu.md, on a bare machine with an NVIDIA GPU, a system
 # Python with torch, and no internet. Run from the repository root:
 #
-#   bash benchmarks/gpu/device_run.sh OUT_DIR
+#   bash benchmarks/gpu/device_run.sh OUT_DIR [ASSIGNMENT...]   (default: 05-fashion-mnist-gpu 06-cnn)
 #
 # It needs, in ignored folders of the checkout:
 #   .whl/   Python 3.12 wheels of the Jupyter stack that machine lacks (nbclient, nbformat,
@@ -12,7 +12,9 @@
 # Two measurements run side by side on separate cores: the GPU one (cores 2-15) and the
 # "2 CPU cores, no GPU" one (cores 0-1, CUDA hidden), the issue's CPU budget.
 set -euo pipefail
-out=${1:?usage: device_run.sh OUT_DIR}
+out=${1:?usage: device_run.sh OUT_DIR [ASSIGNMENT...]}
+shift
+if [ $# -gt 0 ]; then assignments=("$@"); else assignments=(05-fashion-mnist-gpu 06-cnn); fi
 mkdir -p "$out"
 
 python3 -m pip install -q --no-index --no-deps --no-compile .whl/*.whl
@@ -25,15 +27,17 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 python3 -c 'import mlgrader.sandbox as s; print("sandbox mode:", s.choose_mode())'
 
 (CUDA_VISIBLE_DEVICES= OMP_NUM_THREADS=2 taskset -c 0,1 \
-    python3 benchmarks/gpu/measure.py --out "$out" --label cpu2 --seed-loop >"$out/cpu2.log" 2>&1
+    python3 benchmarks/gpu/measure.py --out "$out" --label cpu2 --seed-loop --assignments "${assignments[@]}" >"$out/cpu2.log" 2>&1
  echo "cpu2 done: $?" >>"$out/cpu2.log") &
 cpu_job=$!
 
-taskset -c 2-15 python3 benchmarks/gpu/measure.py --out "$out" --label gpu --seed-loop 2>&1 | tee "$out/gpu.log" || true
+taskset -c 2-15 python3 benchmarks/gpu/measure.py --out "$out" --label gpu --seed-loop --assignments "${assignments[@]}" 2>&1 | tee "$out/gpu.log" || true
 # The GPU-trained submissions, graded with the GPU hidden (a CPU runner's view).
 CUDA_VISIBLE_DEVICES= taskset -c 2-15 python3 benchmarks/gpu/measure.py --out "$out" --label gpu-trained-on-cpu \
-    --grade "$out/gpu" 2>&1 | tee -a "$out/gpu.log" || true
+    --assignments "${assignments[@]}" --grade "$out/gpu" 2>&1 | tee -a "$out/gpu.log" || true
 # Solutions, stubs and every known-wrong variant, graded with the GPU visible.
-taskset -c 2-15 python3 -m mlgrader.cli validate 05-fashion-mnist-gpu 06-cnn 2>&1 | tee "$out/validate-gpu.log" || true
+taskset -c 2-15 python3 -m mlgrader.cli validate "${assignments[@]}" 2>&1 | tee "$out/validate-gpu.log" || true
+# Other training settings for 06's CNN, on the GPU (benchmarks/gpu/cnn_configs.py).
+taskset -c 2-15 python3 benchmarks/gpu/cnn_configs.py >"$out/cnn_configs_gpu.log" 2>&1 || true
 wait "$cpu_job" || true
 cat "$out/cpu2.log"

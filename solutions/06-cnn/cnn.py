@@ -176,12 +176,18 @@ check_close(student(images), expected, rtol=1e-4, atol=1e-5, name="FashionCNN's 
 # ## 3. Train it
 #
 # The training loop is the one you wrote in assignment 05, with the data kept on the
-# device. Adam with learning rate $2 \cdot 10^{-3}$, batches of 128 and 3 epochs reach
-# about 90 % test accuracy.
+# device, plus a **one-cycle learning-rate schedule**: the rate climbs from
+# $\eta_{\max}/25$ to $\eta_{\max} = 5 \cdot 10^{-3}$ over the first 30 % of the steps, then
+# anneals (cosine) to almost zero. The high middle phase moves fast; the low end settles
+# into a minimum. `OneCycleLR` is stepped once per batch. Adam, batches of 256 and
+# 3 epochs reach about 90 % test accuracy (a constant $2 \cdot 10^{-3}$ with batches of 128
+# gets there too, with twice the steps).
 
 # %% timeout=600
-def train(model, X, y, epochs=3, batch_size=128, lr=2e-3):
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+def train(model, X, y, epochs=3, batch_size=256, max_lr=5e-3):
+    opt = torch.optim.Adam(model.parameters(), lr=max_lr)
+    steps_per_epoch = (len(X) + batch_size - 1) // batch_size
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=epochs * steps_per_epoch)
     model.train()
     for epoch in range(epochs):
         order = torch.randperm(len(X), device=X.device)
@@ -191,6 +197,7 @@ def train(model, X, y, epochs=3, batch_size=128, lr=2e-3):
             loss = F.cross_entropy(model(X[batch]), y[batch])
             loss.backward()
             opt.step()
+            schedule.step()
         print(f"epoch {epoch + 1}: last batch loss {loss.item():.3f}")
 
 
