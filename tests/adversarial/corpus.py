@@ -337,6 +337,16 @@ kernel.session.send(kernel.iopub_socket, "display_data", content=b"[" * 90000 + 
                     parent=kernel.get_parent("shell"))
 """
 
+IOPUB_MULTIPART_BOMB = """\
+# One raw, correctly signed stream message with ten more 100 MB frames, all the same buffer:
+# 100 MB in the kernel, 1 GB on the wire. ZeroMQ limits each frame (MAXMSGSIZE), not a message.
+kernel = get_ipython().kernel
+session = kernel.session
+message = session.msg("stream", {"name": "stdout", "text": "x"}, parent=kernel.get_parent("shell"))
+kernel.iopub_socket.send_multipart(session.serialize(message) + [memoryview(bytearray(100 * 2**20))] * 10,
+                                   copy=False)
+"""
+
 IOPUB_NOT_A_DICT = """\
 # Send a raw, correctly signed stream message whose content is a list, not a dict.
 kernel = get_ipython().kernel
@@ -888,6 +898,13 @@ ATTACKS: tuple[Attack, ...] = (
            "stub", cells=(_after("setup-2", AGENT_MODULE_MAIN),), exact_score=0.0),
     Attack("iopub-nested-json", "a raw signed iopub message whose content is JSON nested 90000 deep", "stub",
            cells=(_after("setup-2", IOPUB_NESTED_JSON),), exact_score=0.0, expect=("could not read",)),
+    Attack("iopub-multipart-bomb", "a raw signed iopub message of ten 100 MB frames sharing one buffer: 1 GB for "
+                                   "the grader to receive, 100 MB for the kernel to send", "stub",
+           cells=(_after("setup-2", IOPUB_MULTIPART_BOMB),), exact_score=0.0, expect=("output flood",),
+           runner="api", max_grader_rss_mb=500,
+           xfail_contained=(("bubblewrap", "VULN: ZeroMQ assembles a whole multipart message in the grader before "
+                                           "it can be dropped unread, and limits only each frame's size: the grader "
+                                           "grows by the message (1 GB here, ~1070 MB peak)"),)),
     Attack("iopub-content-not-dict", "a raw signed stream message whose content is a JSON list", "stub",
            cells=(_after("setup-2", IOPUB_NOT_A_DICT),), exact_score=0.0, expect=("could not read",)),
     Attack("forged-reply-first", "df publishes a forged helper reply before the real one", "wrong",
