@@ -1,9 +1,9 @@
 """Direct tests of mlgrader.sandbox.SandboxKernel in both modes: limits, recovery, isolation.
 
 Non-destructive checks share one kernel per mode (and one with small limits); checks that
-kill or wedge a kernel start their own. Known weaknesses of the fallback mode on this host
-are xfail(strict=True) with the reason (they only apply where the fallback kernel keeps
-root, i.e. when the interpreter is not readable by other users, e.g. a pyenv under /root).
+kill or wedge a kernel start their own. As root, both modes run the kernel as a uid of its
+own, also where the interpreter is not readable by other users (a pyenv under /root): the
+fallback kernel then reaches it through descriptors (sandbox.hidden_python_roots).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -32,9 +33,10 @@ BWRAP = bubblewrap_works()
 needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap cannot create namespaces here")
 MODES = [pytest.param("bubblewrap", marks=needs_bwrap), "subprocess"]
 
-# Where the fallback kernel cannot get a uid of its own it runs as the grader's user: as root
-# here, so RLIMIT_NPROC does not bind and nothing of the file system is protected.
-FALLBACK_KEEPS_ROOT = os.geteuid() == 0 and sandbox._sandbox_uid("subprocess") is None
+ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not ROOT, reason="the kernel gets a uid of its own only when the grader is root")
+# Where the interpreter lives under a folder other users cannot enter (here a pyenv in /root)
+HIDDEN_PYTHON = sandbox.hidden_python_roots()
 SECRET = f"secret-{uuid.uuid4().hex}"
 
 
@@ -175,11 +177,7 @@ def test_file_size_is_limited(limited):
     assert (limited.workdir / "big.bin").stat().st_size <= 2**20
 
 
-def test_processes_are_bounded(limited, request):
-    if limited.mode == "subprocess" and FALLBACK_KEEPS_ROOT:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "VULN (fallback mode): the kernel keeps uid 0 (sandbox._sandbox_uid returns None when the "
-            "interpreter is not world-readable) and RLIMIT_NPROC does not bind root: forks are unbounded")))
+def test_processes_are_bounded(limited):
     code = """\
 import json, os, time
 children, error = [], None
@@ -238,21 +236,27 @@ def _processes_with(token: str) -> list[int]:
     return pids
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_no_process_outlives_the_kernel(tmp_path, mode, request):
-    if mode == "subprocess":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "VULN (fallback mode): SandboxKernel.stop kills the kernel's process group only; a child in a new "
-            "session (setsid) keeps running after the grade")))
+@pytest.mark.parametrize("mode", [pytest.param("bubblewrap", marks=needs_bwrap),
+                                  pytest.param("subprocess", marks=needs_root)])
+def test_no_process_outlives_the_kernel(tmp_path, mode):
     token = f"orphan-{uuid.uuid4().hex}"
     k = _start(tmp_path, mode)
     try:
-        code = (f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', "
-                f"'{token}'], start_new_session=True)\nsubprocess.Popen(['sleep', '61'])")
+        code = (f"import os, subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', "
+                f"'{token}'], start_new_session=True)\nsubprocess.Popen(['sleep', '61'])\n"
+                "if os.fork() == 0:  # a daemon: double fork, new session\n"
+                "    os.setsid()\n"
+                "    if os.fork() == 0:\n"
+                f"        os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(62)', '{token}'])\n"
+                "    os._exit(0)\n"
+                "os.wait()")
         assert k.run(code, timeout=30).ok
         time.sleep(0.5)
+        assert len(_processes_with(token)) == 2
     finally:
         k.stop()
+    if k.uid is not None:  # counted before they were killed: the grade says so
+        assert k.leftovers == 3
     time.sleep(1)
     survivors = _processes_with(token)
     for pid in survivors:  # started by this test: clean up
@@ -260,14 +264,170 @@ def test_no_process_outlives_the_kernel(tmp_path, mode, request):
     assert not survivors
 
 
-@pytest.mark.skipif(not FALLBACK_KEEPS_ROOT, reason="the fallback kernel gets its own uid on this host")
-def test_fallback_kernel_is_not_root(tmp_path, request):
-    request.applymarker(pytest.mark.xfail(strict=True, reason=(
-        "VULN (fallback mode): with the interpreter under /root (not world-traversable) _sandbox_uid returns "
-        "None and the student's kernel runs as root: it can read the bundle and rewrite the grader")))
+@needs_root
+def test_fallback_kernel_is_not_root(tmp_path):
     k = _start(tmp_path, "subprocess")
     try:
-        assert _value(k, "import os, json\nprint(json.dumps(os.getuid()))") != 0
+        got = _value(k, "import os, json\nprint(json.dumps([os.getuid(), os.geteuid(), os.getgid(), os.getgroups()]))")
+        assert got == [k.uid, k.uid, k.uid, []] and k.uid != 0
+        assert sandbox.UID_RANGE[0] <= k.uid < sandbox.UID_RANGE[1]
+    finally:
+        k.stop()
+
+
+@needs_root
+@pytest.mark.skipif(not HIDDEN_PYTHON, reason="this interpreter is readable by other users")
+def test_fallback_reaches_a_hidden_python_through_descriptors(tmp_path):
+    hidden = HIDDEN_PYTHON[0]
+    hider = next(str(p) for p in [Path(hidden), *Path(hidden).parents] if not p.stat().st_mode & 0o001)
+    k = _start(tmp_path, "subprocess")
+    try:
+        code = f"""\
+import json, os, subprocess, sys
+out = {{"base": sys.base_prefix, "executable": sys.executable,
+       "shim_writable": os.access(os.path.dirname(sys.executable), os.W_OK)}}
+# processes the kernel starts (with their descriptors closed) run the same Python and packages
+child = subprocess.run([sys.executable, "-c", "import numpy, ipykernel, mlgrader.agent; print('ok')"],
+                       capture_output=True, text=True)
+out["child"] = child.stdout.strip() or child.stderr[-500:]
+out["path_python"] = subprocess.run(["python", "-c", "print('ok')"], capture_output=True, text=True).stdout.strip()
+for name, folder in [("hider", {hider!r}), ("walked_up", sys.base_prefix + "/" + "/".join([".."] * 8))]:
+    try:
+        out[name] = sorted(os.listdir(folder))
+    except OSError as exc:
+        out[name] = type(exc).__name__
+print(json.dumps(out))
+"""
+        got = _value(k, code)
+    finally:
+        k.stop()
+    assert got["base"].startswith("/proc/") and "/fd/" in got["base"], got
+    assert not got["executable"].startswith(hidden) and not got["shim_writable"], got
+    assert got["child"] == "ok" and got["path_python"] == "ok", got
+    # the folder that hides the interpreter stays closed, also when walked up to from it
+    assert got["hider"] == "PermissionError" and got["walked_up"] == "PermissionError", got
+
+
+def test_python_shim_runs_this_python_with_its_packages(tmp_path):
+    from mlgrader import sandbox_exec
+
+    via = tmp_path / "via"  # stands for /proc/<pid>/fd/<n>, a descriptor of the real folder
+    via.symlink_to(os.path.realpath(sys.base_prefix))
+    through = {os.path.realpath(sys.base_prefix): str(via)}
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    sandbox_exec.build_python_shim(shim, through)
+    env = sandbox_exec.shim_environment({"PATH": "/usr/bin:/bin"}, through, shim)
+    code = "import sys, numpy, ipykernel, mlgrader.agent; print(sys.prefix, sys.base_prefix, sys.executable)"
+    out = subprocess.run(["python", "-c", code], env={**env, "PYTHONPATH": str(REPO / "src")},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    prefix, base_prefix, executable = out.stdout.split()
+    assert prefix == str(shim) and executable == str(shim / "bin" / "python")
+    assert base_prefix == str(via)
+
+
+@needs_root
+def test_fallback_refuses_where_python_cannot_be_reached(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "hidden_python_roots", lambda: [str(tmp_path / "no-such-python")])
+    workdir = Path(tempfile.mkdtemp(prefix="mlgrader-sandbox-test-"))
+    try:
+        with pytest.raises(sandbox.SandboxError) as caught:
+            SandboxKernel(workdir, Limits(startup_timeout=20), mode="subprocess").start()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    message = str(caught.value)
+    assert "no-such-python" in message and sandbox.FALLBACK_FIX in message
+
+
+@needs_root
+def test_fallback_refuses_a_scratch_folder_the_sandbox_user_cannot_enter(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    (private / "scratch").mkdir()
+    with pytest.raises(sandbox.SandboxError, match="set TMPDIR"):
+        SandboxKernel(private / "scratch", Limits(), mode="subprocess").start()
+
+
+def test_each_kernel_claims_a_uid_of_its_own(monkeypatch):
+    first, lock = sandbox._claim_uid()
+    try:
+        draws = iter([first, first + 1])
+        monkeypatch.setattr(sandbox.random.SystemRandom, "randrange", lambda self, *a: next(draws))
+        second, other = sandbox._claim_uid()  # the first draw is locked by the first kernel
+        os.close(other)
+    finally:
+        os.close(lock)
+    assert second == first + 1
+    assert sandbox.UID_RANGE[0] <= first < sandbox.UID_RANGE[1]
+
+
+def test_kill_all_of_refuses_uids_that_are_not_sandbox_users():
+    for uid in (0, os.getuid(), 1000, sandbox.UID_RANGE[1]):
+        with pytest.raises(ValueError):
+            sandbox.kill_all_of(uid)
+
+
+@needs_root
+def test_kill_all_of_kills_detached_processes_of_that_uid_only():
+    uid = sandbox.UID_RANGE[0] + 99_999 - os.getpid() % 1000
+    token = f"detached-{uuid.uuid4().hex}"
+    daemon = f"import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\n"
+    started = subprocess.Popen(["sh", "-c", f"sleep 60 & sleep 60 & exec sleep 60 # {token}"],
+                               user=uid, group=uid, extra_groups=[], start_new_session=True)
+    mine = subprocess.Popen(["sleep", "60"])  # the grader's own: must survive
+    try:
+        time.sleep(0.3)
+        assert len(sandbox.processes_of(uid)) == 3
+        sandbox.kill_all_of(uid)
+        started.wait(timeout=5)
+        assert sandbox.processes_of(uid) == []
+        assert mine.poll() is None
+    finally:
+        mine.kill()
+        started.kill()
+
+
+# --------------------------------------------------------------------------- output
+
+
+def test_output_too_large_to_keep_is_never_decoded(limited):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        run = limited.run("print('x' * 12_000_000)", timeout=60)  # one message of 12 MB
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert run.ok and run.truncated
+    assert peak < 3 * 2**20, f"the grader allocated {peak / 2**20:.0f} MB for output it drops"
+
+
+def test_the_reply_a_request_waits_for_may_be_large(limited):
+    mime = "application/x-mlgrader-test-reply+json"
+    code = (f"from IPython.display import publish_display_data\n"
+            f"publish_display_data({{{mime!r}: {{'v': 'r' * 3_000_000}}}})\n"
+            f"publish_display_data({{{mime!r}: {{'v': 'second' * 1_000_000}}}})")
+    run = limited.run(code, timeout=60, reply_mime=mime)
+    replies = [o["data"][mime] for o in run.outputs if mime in o.get("data", {})]
+    assert run.ok and run.truncated  # the second, unasked for, counts as output and is dropped
+    assert [len(r["v"]) for r in replies] == [3_000_000]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_output_flood_stops_the_kernel(tmp_path, mode):
+    k = _start(tmp_path, mode, output_bytes=10_000, flood_bytes=8 * 2**20)
+    try:
+        started = time.monotonic()
+        # from a background thread, after the cell that started it ended
+        assert k.run("import sys, threading, time\ndef flood():\n    while True:\n"
+                     "        sys.stderr.write('E' * 2**20)\n        time.sleep(0.01)\n"
+                     "threading.Thread(target=flood, daemon=True).start()", timeout=30).ok
+        run = k.run("import time\ntime.sleep(20)", timeout=30)
+        assert run.status == "died" and run.error_name == "OutputFlood" and k.dead
+        assert "more than 8 MB" in run.error_value
+        assert time.monotonic() - started < 15
     finally:
         k.stop()
 

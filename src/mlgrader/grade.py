@@ -341,6 +341,8 @@ def run_plan(plan: Plan, entry: NotebookEntry, bundle: Bundle, result: GradeResu
             _start_agent(kernel, bundle.seed, entry.seed_torch)
             channel = Channel(kernel)
             _execute_steps(plan, entry, bundle, kernel, channel, result, verdicts)
+        if kernel.leftovers:
+            result.messages.append(leftovers_note(kernel.leftovers))
     except SandboxError as exc:
         result.messages.append(str(exc))
         for step in plan.steps:
@@ -423,8 +425,21 @@ def _execute_steps(plan, entry, bundle, kernel, channel, result, verdicts) -> No
         if run.truncated:
             result.messages.append(f"{step.label} printed too much; the rest of its output was dropped")
         if run.status == "died":
-            stopped = f"the notebook's kernel died while running {step.label} (os._exit, a crash or the memory limit)"
+            stopped = f"the notebook's kernel died while running {step.label} ({death_cause(run)})"
             result.messages.append(stopped)
+
+
+def leftovers_note(count: int) -> str:
+    if count == 1:
+        return "1 process the notebook started was still running after grading; it was killed"
+    return f"{count} processes the notebook started were still running after grading; they were killed"
+
+
+def death_cause(run) -> str:
+    """Why a kernel died, as far as the grader knows: it stopped a flood, or the usual suspects."""
+    if run.error_name == "OutputFlood":
+        return run.error_value
+    return "os._exit, a crash or the memory limit"
 
 
 def gpu_hint(error_text: str) -> str | None:

@@ -83,6 +83,8 @@ class Channel:
                                reply_mime=REPLY_MIME)
         if run.status == "timeout":
             raise RemoteUnavailable(f"{what} did not finish within {timeout:.0f} s (an endless loop?)")
+        if run.status == "died" and run.error_name == "OutputFlood":
+            raise RemoteUnavailable(f"the notebook's kernel was stopped during {what}: {run.error_value}")
         if run.status == "died":
             raise RemoteUnavailable(
                 f"the notebook's kernel died during {what} (os._exit, a crash, or the memory limit)")

@@ -16,21 +16,29 @@ Two modes, chosen by :func:`choose_mode`:
 ``subprocess``
     Where namespaces are unavailable (some containers): a plain process in the scratch
     directory. The same resource limits apply, and as root it runs as an unprivileged
-    user; but the file system and the network are not hidden. Results say which mode ran.
+    user (reaching a Python that user could not read through descriptors, or refusing to
+    grade); but the file system and the network are not hidden. Results say which mode ran.
 
 In both modes :mod:`mlgrader.sandbox_exec` applies the limits (memory, processes, file
-size, CPU time) before the kernel starts, so they bind everything the student starts.
+size, CPU time) before the kernel starts, so they bind everything the student starts. As
+root, each kernel has a uid of its own, and stopping it kills every process of that uid.
+The grader reads no output message larger than it could keep, and stops a kernel whose
+cell floods it with output.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
 import re
 import shutil
+import signal
+import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -40,10 +48,14 @@ import nbformat
 import zmq
 import zmq.asyncio
 from jupyter_client import AsyncKernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.session import DELIM
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+from traitlets import Type
 
 from .results import clip_text
 
@@ -52,7 +64,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Replies larger than this close the connection instead of filling the grader's memory.
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 MAX_ERROR_CHARS = 20_000  # of an exception's text kept for feedback
-
+# Messages the grader holds queued, unread, per socket: the kernel keeps (or drops) the rest.
+RECEIVE_QUEUE = 16
+MB = 2**20
 
 
 class SandboxError(RuntimeError):
@@ -68,6 +82,9 @@ class Limits:
     file_size_mb: int = 512
     cpu_seconds: int = 3600
     output_bytes: int = 200_000  # per cell, kept for feedback; the rest is dropped
+    # Output beyond this (per cell, kept or not) is an output flood: the kernel is stopped.
+    # Far above any honest notebook (Jupyter itself stops showing output at 1 MB/s).
+    flood_bytes: int = 64 * MB
     startup_timeout: float = 60.0
     # CPU threads for numpy/torch. Several kernels each spinning up one thread per core
     # on a small machine stall each other badly; batch graders set cores // workers.
@@ -137,12 +154,16 @@ def choose_mode(requested: str | None = None) -> str:
 # --- the kernel command ------------------------------------------------------------------
 
 
-def _python_roots() -> list[str]:
-    """Folders the kernel needs to read: the interpreter, its packages, mlgrader itself."""
+def _grader_source() -> str:
+    """The folder that holds the grader's own ``mlgrader`` package."""
     import mlgrader
 
-    roots = {sys.prefix, sys.base_prefix, os.path.realpath(sys.base_prefix),
-             str(Path(mlgrader.__file__).resolve().parent.parent)}
+    return str(Path(mlgrader.__file__).resolve().parent.parent)
+
+
+def _python_roots() -> list[str]:
+    """Folders the kernel needs to read: the interpreter, its packages, mlgrader itself."""
+    roots = {sys.prefix, sys.base_prefix, os.path.realpath(sys.base_prefix), _grader_source()}
     for entry in sys.path:
         if entry and "-packages" in entry and os.path.isdir(entry):
             roots.add(entry)
@@ -181,17 +202,90 @@ def _bubblewrap_argv(workdir: Path, readonly: list[str], inner: list[str]) -> li
     return argv + ["--", *inner]
 
 
-def _sandbox_uid(mode: str) -> int | None:
-    """An unprivileged uid of its own when we are root (so RLIMIT_NPROC binds).
+# --- the sandbox user ----------------------------------------------------------------------
+#
+# As root, every kernel runs as an unprivileged uid of its own, in both modes: RLIMIT_NPROC
+# then binds, the grader's files are out of reach, and when the kernel stops every process
+# of that uid can be killed without touching anything else. A lock file per uid keeps it
+# the kernel's own while graders run side by side.
 
-    In the fallback mode that is only possible when the interpreter is readable by other
-    users (a Python under /root is not); then the kernel keeps our uid.
+UID_RANGE = (200_000, 300_000)
+FALLBACK_FIX = ("install bubblewrap (namespaces hide the host), run the grader as a non-root user, "
+                "or install Python where other users can read it")
+
+
+def _claim_uid() -> tuple[int, int]:
+    """A uid no other kernel uses, and the lock (an open file descriptor) that keeps it so."""
+    folder = _uid_lock_folder()
+    rng = random.SystemRandom()
+    for _ in range(100):
+        uid = rng.randrange(*UID_RANGE)
+        fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another kernel's
+            os.close(fd)
+            continue
+        if not processes_of(uid):  # not even left over by a grader that was killed
+            return uid, fd
+        os.close(fd)
+    raise SandboxError("found no free uid for the sandbox user")
+
+
+def _uid_lock_folder() -> Path:
+    folder = Path(tempfile.gettempdir()) / f"mlgrader-uids-{os.geteuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise SandboxError(f"{folder} is not a private folder of this user; remove it")
+    return folder
+
+
+def processes_of(uid: int) -> list[int]:
+    """Pids of the live processes whose real uid is ``uid`` (zombies are dead already)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            status = dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines() if ":" in line)
+        except OSError:  # gone meanwhile
+            continue
+        if int(status["Uid"].split()[0]) == uid and not status["State"].strip().startswith(("Z", "X")):
+            pids.append(int(proc.name))
+    return pids
+
+
+def kill_all_of(uid: int) -> None:
+    """SIGKILL every process of ``uid``, however it detached itself (new session, double fork).
+
+    A helper process takes the uid and calls kill(-1): from an unprivileged uid that reaches
+    exactly the processes of that uid, in one pass over the process table that no fork slips
+    through. Repeated until none is left alive (ESRCH, or zombies only), for at most two
+    seconds. Killing the kernel's process group or session would miss those that left it.
     """
-    if os.geteuid() != 0:
-        return None
-    if mode == "subprocess" and not all(_world_traversable(p) for p in _python_roots()):
-        return None
-    return 200_000 + random.SystemRandom().randrange(100_000)
+    if not UID_RANGE[0] <= uid < UID_RANGE[1]:
+        raise ValueError(f"refusing to kill every process of uid {uid}")  # never root's, never a person's
+    pid = os.fork()
+    if pid == 0:  # the helper: never returns into the grader's code
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            if os.getuid() == uid and os.geteuid() == uid:  # kill(-1) as root would kill the host
+                deadline = time.monotonic() + 2
+                while time.monotonic() < deadline:
+                    os.kill(-1, signal.SIGKILL)
+                    time.sleep(0.002)
+                    if processes_of(uid) == [os.getpid()]:  # itself only
+                        break
+                code = 0
+        except ProcessLookupError:
+            code = 0
+        finally:
+            os._exit(code)
+    os.waitpid(pid, 0)
 
 
 def _world_traversable(path: str) -> bool:
@@ -202,6 +296,47 @@ def _world_traversable(path: str) -> bool:
         except OSError:
             return False
     return True
+
+
+# --- a hidden Python in the fallback mode ----------------------------------------------------
+#
+# The fallback kernel runs as the sandbox user too, but the grader's Python may live where
+# other users cannot go (a pyenv under /root, mode 0700). Measured on such a host: copying
+# the interpreter and its packages is not realistic (torch alone is gigabytes), and the
+# operator's permissions are not ours to change. What works: the limiter, still root,
+# opens those folders and keeps the descriptors across exec (it becomes the kernel, same
+# pid); a path through /proc/<kernel pid>/fd/<n> reaches a folder with only the components
+# below it checked. A small virtual environment (the shim) whose interpreter and packages
+# are such paths gives the kernel a normal sys.prefix, site-packages and sys.executable, for
+# the processes it starts as well (they use the kernel's descriptors while it lives). They
+# can read what the folder's own permissions allow and walk up to its outermost readable
+# parent (/root/.pyenv), never into the folder that hid it. Where this cannot work, grading
+# stops with FALLBACK_FIX: student code never runs as root.
+
+
+def hidden_python_roots() -> list[str]:
+    """The Python folders other users cannot reach by their paths (outermost ones only)."""
+    candidates = {os.path.realpath(p) for p in _python_roots()}
+    candidates.add(os.path.dirname(os.path.realpath(sys.executable)))
+    libdir = sysconfig.get_config_var("LIBDIR")  # a shared libpython
+    if libdir and os.path.isdir(libdir):
+        candidates.add(os.path.realpath(libdir))
+    hidden = sorted(p for p in candidates if not _world_traversable(p))
+    return [p for p in hidden if not any(p.startswith(q.rstrip("/") + "/") for q in hidden)]
+
+
+def _check_reachable(folder: Path) -> None:
+    """Refuse (SandboxError) a scratch folder the fallback sandbox user could not enter."""
+    if not _world_traversable(str(folder.parent)):
+        raise SandboxError(f"the fallback sandbox user cannot reach {folder.parent}; set TMPDIR to a folder "
+                           f"other users can enter, or {FALLBACK_FIX}")
+
+
+def _check_proc() -> None:
+    """Refuse (SandboxError) to run a hidden Python for the sandbox user without /proc to reach it."""
+    if not Path(f"/proc/{os.getpid()}/fd").is_dir():
+        raise SandboxError("the fallback sandbox needs /proc to reach the Python installation, which other "
+                           f"users cannot read; not grading as root: {FALLBACK_FIX}")
 
 
 def _process_budget(limits: Limits, uid: int | None) -> int:
@@ -219,7 +354,12 @@ def _owned_by_me(proc: Path) -> bool:
         return False
 
 
-def kernel_argv(mode: str, workdir: Path, limits: Limits, uid: int | None, readonly: list[str]) -> list[str]:
+def kernel_argv(mode: str, workdir: Path, limits: Limits, uid: int | None, readonly: list[str],
+                hidden: list[str] = (), shim: Path | None = None) -> list[str]:
+    """The kernel's command: the limiter, then (inside bubblewrap in that mode) the kernel.
+
+    ``hidden`` folders are reached through descriptors and ``shim`` (see hidden_python_roots).
+    """
     limiter = [
         sys.executable, "-m", "mlgrader.sandbox_exec",
         "--memory-mb", str(limits.memory_mb),
@@ -229,7 +369,11 @@ def kernel_argv(mode: str, workdir: Path, limits: Limits, uid: int | None, reado
     ]
     if uid is not None:
         limiter += ["--uid", str(uid), "--chown", "{connection_file}"]
-    limited_kernel = [*limiter, "--", sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    python = sys.executable
+    if shim is not None:
+        limiter += [*(a for folder in hidden for a in ("--reach", folder)), "--python-shim", str(shim)]
+        python = str(shim / "bin" / "python3")
+    limited_kernel = [*limiter, "--", python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     if mode == "bubblewrap":
         return _bubblewrap_argv(workdir, readonly, limited_kernel)
     return limited_kernel
@@ -252,6 +396,13 @@ def kernel_env(workdir: Path, extra: dict[str, str] | None = None, threads: int 
         "USER": "student",
         "LOGNAME": "student",
     }
+    # The kernel imports the grader's own mlgrader (the limiter that reads our arguments, the
+    # helper that speaks our protocol), also when the grader runs from a source checkout on
+    # PYTHONPATH instead of the installed package. An installed one is found anyway, and a
+    # whole site-packages folder must not go ahead of the standard library.
+    source = _grader_source()
+    if not Path(source).name.endswith("-packages"):
+        env["PYTHONPATH"] = source
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                  "MLGRADER_DATA", "CUDA_VISIBLE_DEVICES"):
         if name in os.environ:
@@ -269,35 +420,143 @@ def kernel_env(workdir: Path, extra: dict[str, str] | None = None, threads: int 
 # --- the kernel ------------------------------------------------------------------------
 
 
-class _CappedClient(NotebookClient):
-    """nbclient's executor, keeping at most ``output_bytes`` of output per cell."""
+# An output message the grader did not read (see _BoundedIOPubChannel): its type and size.
+UNREAD = "mlgrader_unread"
+OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
+HEADER_BYTES = 64 * 1024  # a header or parent header larger than this is not a kernel's
 
-    def __init__(self, *args, output_bytes: int, **kwargs):
+
+class _BoundedIOPubChannel(AsyncZMQSocketChannel):
+    """The kernel's output channel, decoding no message larger than the grader can use.
+
+    ipykernel sends what a cell prints within 0.2 s as one message, so a print loop sends
+    messages of hundreds of MB, and decoding one (bytes, JSON text, then the cap's size
+    check) costs about three times its size: 600 MB printed took the grader to 980 MB. A
+    message larger than ``limit()`` (what the running cell may still keep; the reply a
+    request waits for may be as large as a message can be) is never copied out of ZeroMQ:
+    a small stand-in of type :data:`UNREAD` carries its header and its size instead.
+    """
+
+    def limit(self) -> int:  # replaced by the client that runs cells (_CappedClient.iopub_limit)
+        return MAX_MESSAGE_BYTES
+
+    def unread(self, size: int) -> None:  # replaced likewise (_CappedClient.count_unread)
+        pass
+
+    async def _recv(self, **kwargs) -> dict:
+        frames = await self.socket.recv_multipart(copy=False)
+        parts = _after_delimiter(frames)
+        size = sum(len(p) for p in parts)
+        if size <= self.limit():
+            return self.session.deserialize(parts, copy=False)
+        message = _unread_stand_in(self.session, parts, size)
+        self.unread(size)  # whichever request it names: a flood between cells counts as well
+        return message
+
+
+class _BoundedKernelClient(AsyncKernelClient):
+    iopub_channel_class = Type(_BoundedIOPubChannel)
+
+
+def _after_delimiter(frames: list) -> list:
+    """The signed parts of a message (signature, header, parent, metadata, content, buffers)."""
+    for index, frame in enumerate(frames):
+        if len(frame) == len(DELIM) and frame.bytes == DELIM:  # never copies a large frame
+            parts = frames[index + 1:]
+            if len(parts) < 5:
+                raise ValueError("malformed message")
+            return parts
+    raise ValueError("a message without a delimiter")
+
+
+def _unread_stand_in(session, parts: list, size: int) -> dict:
+    """What the grader keeps of a message too large to read: who sent it, for which request, its size."""
+    signature = session.sign([p.buffer for p in parts[1:5]])
+    if session.auth is not None and not (len(parts[0]) == len(signature) and parts[0].bytes == signature):
+        raise ValueError("Invalid Signature")
+    small = all(len(p) <= HEADER_BYTES for p in parts[1:3])
+    # Headers too large to be a kernel's are not read either: the message is then nobody's.
+    header = session.unpack(parts[1].bytes) if small else {}
+    parent = session.unpack(parts[2].bytes) if small else {}
+    if not isinstance(header, dict) or not isinstance(parent, dict):
+        raise ValueError("malformed message header")
+    return {"header": header, "msg_id": header.get("msg_id"), "msg_type": UNREAD, "parent_header": parent,
+            "metadata": {}, "content": {"msg_type": header.get("msg_type"), "bytes": size}, "buffers": []}
+
+
+class _CappedClient(NotebookClient):
+    """nbclient's executor, keeping at most ``output_bytes`` of output per cell.
+
+    A cell whose output (kept or not) passes ``flood_bytes`` is an output flood: ``on_flood``
+    stops the kernel, so that neither its time limit nor the grader's CPU is spent on it.
+    """
+
+    def __init__(self, *args, output_bytes: int, flood_bytes: int, on_flood, **kwargs):
         super().__init__(*args, **kwargs)
         self._output_bytes = output_bytes
+        self._flood_bytes = flood_bytes
+        self._on_flood = on_flood
         self._seen: dict[int, int] = {}
+        self._replied: set[int] = set()
+        self.running_cell: int | None = None
         self.truncated_cells: set[int] = set()
+        self.flooded_cells: set[int] = set()
         self.reply_cells: dict[int, str] = {}  # request cells -> the MIME type of their reply
+
+    def iopub_limit(self) -> int:
+        """The largest output message worth reading now (see _BoundedIOPubChannel)."""
+        index = self.running_cell
+        if index in self.reply_cells and index not in self._replied:
+            return MAX_MESSAGE_BYTES  # the reply a request waits for: bounded by the socket
+        return self._output_bytes  # anything larger would be dropped by the cap anyway
+
+    def count_unread(self, size: int) -> None:
+        """Count a message too large to read (any request's) against the running cell's flood limit."""
+        if self.running_cell is not None:
+            self._flood_check(self.running_cell, self._add(self.running_cell, size))
+
+    def process_message(self, msg, cell, cell_index):
+        if msg.get("msg_type") == UNREAD:  # a stand-in, counted already (count_unread)
+            if msg["content"]["msg_type"] in OUTPUT_TYPES:
+                self._truncate(cell.outputs, cell_index)
+            return None
+        return super().process_message(msg, cell, cell_index)
 
     def output(self, outs, msg, display_id, cell_index):
         # The first reply a request cell waits for passes uncapped (its size is bounded by
         # MAX_MESSAGE_BYTES); everything else counts against the cell's output budget.
         data = msg.get("content", {}).get("data")
         mime = self.reply_cells.get(cell_index)
-        if (mime and isinstance(data, dict) and mime in data
-                and not any(mime in o.get("data", {}) for o in outs)):
+        if mime and cell_index not in self._replied and isinstance(data, dict) and mime in data:
+            self._replied.add(cell_index)
             return super().output(outs, msg, display_id, cell_index)
-        size = len(json.dumps(msg.get("content", {}), default=str))
-        used = self._seen.get(cell_index, 0) + size
-        self._seen[cell_index] = used
-        if used > self._output_bytes:
-            if cell_index not in self.truncated_cells:
-                self.truncated_cells.add(cell_index)
-                outs.append(nbformat.v4.new_output(
-                    "stream", name="stderr",
-                    text=f"[mlgrader: output beyond {self._output_bytes} bytes was dropped]\n"))
+        if not self._count(outs, cell_index, len(json.dumps(msg.get("content", {}), default=str))):
             return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _count(self, outs, cell_index: int, size: int) -> bool:
+        """Count ``size`` bytes of output against the cell's budget; whether they may be kept."""
+        used = self._add(cell_index, size)
+        self._flood_check(cell_index, used)
+        if used <= self._output_bytes:
+            return True
+        self._truncate(outs, cell_index)
+        return False
+
+    def _add(self, cell_index: int, size: int) -> int:
+        self._seen[cell_index] = self._seen.get(cell_index, 0) + size
+        return self._seen[cell_index]
+
+    def _flood_check(self, cell_index: int, used: int) -> None:
+        if used > self._flood_bytes and cell_index not in self.flooded_cells:
+            self.flooded_cells.add(cell_index)
+            self._on_flood()
+
+    def _truncate(self, outs, cell_index: int) -> None:
+        if cell_index not in self.truncated_cells:
+            self.truncated_cells.add(cell_index)
+            outs.append(nbformat.v4.new_output(
+                "stream", name="stderr", text=f"[mlgrader: output beyond {self._output_bytes} bytes was dropped]\n"))
 
 
 class SandboxKernel:
@@ -312,6 +571,10 @@ class SandboxKernel:
         self._env = env
         self._client: _CappedClient | None = None
         self._specdir: tempfile.TemporaryDirectory | None = None
+        self._shimdir: tempfile.TemporaryDirectory | None = None
+        self.uid: int | None = None  # the sandbox user, when we are root
+        self._uid_lock: int | None = None
+        self.leftovers = 0  # processes the notebook left running, killed by stop()
         self._last_error_reply: dict | None = None
         self.dead = False
 
@@ -325,23 +588,32 @@ class SandboxKernel:
         self.stop()
 
     def start(self) -> None:
-        uid = _sandbox_uid(self.mode)
-        self.isolated_user = uid is not None
-        if uid is not None:
-            os.chown(self.workdir, uid, uid)
+        try:
+            self._start()
+        except Exception:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        if os.geteuid() == 0:  # never run student code as root: a uid of its own (see _claim_uid)
+            self.uid, self._uid_lock = _claim_uid()
+            os.chown(self.workdir, self.uid, self.uid)
             for p in self.workdir.rglob("*"):
-                os.lchown(p, uid, uid)
+                os.lchown(p, self.uid, self.uid)
         # The kernel spec lives outside the scratch directory: student code cannot alter it.
         self._specdir = tempfile.TemporaryDirectory(prefix="mlgrader-spec-")
         spec = Path(self._specdir.name) / "kernels" / "mlgrader-sandbox"
         spec.mkdir(parents=True)
-        argv = kernel_argv(self.mode, self.workdir, self.limits, uid, self._readonly)
+        hidden, shim = self._python_shim()
+        argv = kernel_argv(self.mode, self.workdir, self.limits, self.uid, self._readonly, hidden, shim)
         (spec / "kernel.json").write_text(json.dumps({
             "argv": argv, "display_name": "mlgrader sandbox", "language": "python",
             "interrupt_mode": "message",  # signals cannot reach a kernel inside bubblewrap
         }))
         context = zmq.asyncio.Context()
         context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        # Messages wait in the kernel, not here: queued in the grader they are its memory.
+        context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
         km = AsyncKernelManager(
             kernel_name="mlgrader-sandbox",
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent)]),
@@ -349,25 +621,47 @@ class SandboxKernel:
             ip=str(self.workdir / ".kernel"),
             connection_file=str(self.workdir / ".kernel.json"),
             context=context,
+            client_factory=_BoundedKernelClient,
         )
         nb = nbformat.v4.new_notebook()
         self._client = _CappedClient(
             nb, km=km, allow_errors=True, interrupt_on_timeout=True,
             error_on_timeout={"ename": "CellTimeout", "evalue": "time limit reached", "traceback": []},
             startup_timeout=int(self.limits.startup_timeout), output_bytes=self.limits.output_bytes,
+            flood_bytes=self.limits.flood_bytes, on_flood=self._kill_kernel,
             resources={"metadata": {"path": str(self.workdir)}},
             on_cell_error=self._remember_error,
         )
         try:
             self._client.start_new_kernel(env=kernel_env(self.workdir, self._env, self.limits.threads))
             self._client.start_new_kernel_client()
+            self._client.kc.iopub_channel.limit = self._client.iopub_limit
+            self._client.kc.iopub_channel.unread = self._client.count_unread
         except Exception as exc:
-            self.stop()
-            raise SandboxError(f"the sandboxed kernel did not start ({self.mode} mode): {exc}") from exc
+            how = (f" (its Python, in {', '.join(hidden)}, is not readable by other users and is reached through "
+                   f"/proc/<pid>/fd; if that is what failed here: {FALLBACK_FIX})") if shim else ""
+            raise SandboxError(f"the sandboxed kernel did not start ({self.mode} mode): {exc}{how}") from exc
+
+    def _python_shim(self) -> tuple[list[str], Path | None]:
+        """The hidden Python folders and a folder for the shim, where the kernel needs them."""
+        if self.mode != "subprocess" or self.uid is None:  # bubblewrap binds them with readable parents
+            return [], None
+        _check_reachable(self.workdir)
+        hidden = hidden_python_roots()
+        if not hidden:
+            return [], None
+        _check_proc()
+        self._shimdir = tempfile.TemporaryDirectory(prefix="mlgrader-python-")
+        shim = Path(self._shimdir.name)
+        shim.chmod(0o755)  # the sandbox user reads it; only the limiter (root) writes in it
+        _check_reachable(shim)
+        return hidden, shim
 
     def stop(self) -> None:
         client, self._client = self._client, None
         if client is not None and client.km is not None:
+            if self._uid_lock is not None:
+                self.leftovers = self._leftovers(client)
             try:
                 if client.kc is not None:
                     client.kc.stop_channels()
@@ -378,11 +672,30 @@ class SandboxKernel:
                 run_sync(client.km.cleanup_resources)()
             except Exception:
                 pass
-        if self._specdir is not None:
-            self._specdir.cleanup()
-            self._specdir = None
+        if self._uid_lock is not None:  # only while the uid is still ours
+            kill_all_of(self.uid)  # what the kernel left running: new sessions, double forks
+            os.close(self._uid_lock)
+            self._uid_lock = None
+        for folder in (self._specdir, self._shimdir):
+            if folder is not None:
+                folder.cleanup()
+        self._specdir = self._shimdir = None
+
+    def _leftovers(self, client: _CappedClient) -> int:
+        """How many processes of the sandbox user are running besides the kernel itself."""
+        try:
+            kernel_alive = run_sync(client.km.is_alive)()
+        except Exception:
+            kernel_alive = False
+        return max(0, len(processes_of(self.uid)) - (1 if kernel_alive else 0))
 
     # -- running code ---------------------------------------------------------------------
+
+    def _kill_kernel(self) -> None:
+        """Stop the kernel at once, from inside a cell's run (nbclient then reports it dead)."""
+        process = getattr(self._client.km.provisioner, "process", None) if self._client else None
+        if process is not None:
+            process.kill()
 
     def _remember_error(self, cell, cell_index, execute_reply):
         self._last_error_reply = execute_reply.get("content", {})
@@ -399,21 +712,26 @@ class SandboxKernel:
         if reply_mime:
             client.reply_cells[index] = reply_mime
         client.timeout = max(1, int(round(timeout)))
+        client.running_cell = index
         self._last_error_reply = None
         started = time.monotonic()
         try:
             client.execute_cell(cell, index, store_history=store_history)
         except DeadKernelError:
             self.dead = True
-            return CellRun("died", list(cell.outputs), time.monotonic() - started, "KernelDied",
-                           "the kernel died", truncated=index in client.truncated_cells)
+            return self._died(cell.outputs, index, time.monotonic() - started)
         except Exception as exc:  # a message we could not even decode: stop trusting this kernel
             self.dead = True
+            if index in client.flooded_cells:
+                return self._died(cell.outputs, index, time.monotonic() - started)
             return CellRun("died", [], time.monotonic() - started, "ProtocolError",
                            f"the kernel sent a message the grader could not read ({type(exc).__name__})")
         finally:
             client.nb.cells[index] = nbformat.v4.new_code_cell("")  # don't keep old outputs
         seconds = time.monotonic() - started
+        if index in client.flooded_cells:  # it ended before the kernel was gone: still a flood
+            self.dead = True
+            return self._died(cell.outputs, index, seconds)
         run = CellRun("ok", list(cell.outputs), seconds, truncated=index in client.truncated_cells)
         reply = self._last_error_reply
         if reply is not None:
@@ -426,6 +744,15 @@ class SandboxKernel:
         if run.status == "timeout" and _probe and not self._responsive():
             self.dead = True
         return run
+
+    def _died(self, outputs: list, index: int, seconds: float) -> CellRun:
+        """The run of a cell that ended with the kernel's death: by an output flood, or else."""
+        truncated = index in self._client.truncated_cells
+        if index in self._client.flooded_cells:
+            return CellRun("died", list(outputs), seconds, "OutputFlood",
+                           f"output flood: more than {self.limits.flood_bytes // MB} MB of output, "
+                           "so the kernel was stopped", truncated=truncated)
+        return CellRun("died", list(outputs), seconds, "KernelDied", "the kernel died", truncated=truncated)
 
     def _responsive(self) -> bool:
         """After an interrupted cell: does the kernel answer again within a few seconds?"""

@@ -5,6 +5,10 @@ long enough to set resource limits, hand the kernel's connection file to the san
 user and drop to that user; then it replaces itself with COMMAND (bubblewrap, or the
 kernel itself in the fallback mode). Limits set here are inherited by everything the
 student's code starts, so they hold in both modes.
+
+In the fallback mode it also opens the Python folders the sandbox user cannot reach by
+their paths (``--reach``) and builds a small virtual environment that reaches them through
+those descriptors (``--python-shim``); see :func:`mlgrader.sandbox.hidden_python_roots`.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import argparse
 import os
 import resource
 import sys
+import sysconfig
+from pathlib import Path
 
 MB = 1024 * 1024
 
@@ -29,6 +35,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--nofile", type=int, default=1024)
     parser.add_argument("--uid", type=int, help="drop to this uid/gid (when started as root)")
     parser.add_argument("--chown", action="append", default=[], help="give this path to --uid first")
+    parser.add_argument("--reach", action="append", default=[],
+                        help="a folder --uid cannot reach by its path: open it first, reach it through /proc")
+    parser.add_argument("--python-shim", help="build here a virtual environment of this Python, reached that way")
     return parser.parse_args(argv[:split]), argv[split + 1 :]
 
 
@@ -65,14 +74,88 @@ def drop_privileges(uid: int, paths: list[str]) -> None:
         raise SystemExit("mlgrader.sandbox_exec: could not drop privileges")
 
 
+def open_folders(folders: list[str]) -> dict[str, str]:
+    """Open each folder while still privileged; the path that reaches it through this process.
+
+    The descriptors survive exec and the process keeps its pid, so ``/proc/<pid>/fd/<n>``
+    reaches the folder for the kernel and every process it starts while it lives; only the
+    path components below the folder are checked against the sandbox user.
+    """
+    through = {}
+    for folder in folders:
+        fd = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+        os.set_inheritable(fd, True)
+        through[os.path.realpath(folder)] = f"/proc/{os.getpid()}/fd/{fd}"
+    return through
+
+
+def reached(path: str, through: dict[str, str]) -> str:
+    """``path`` as the sandbox user can reach it: through a folder's descriptor where needed."""
+    real = os.path.realpath(path)
+    for folder, via in through.items():
+        if real == folder or real.startswith(folder.rstrip("/") + "/"):
+            return via + real[len(folder):]
+    return path
+
+
+def build_python_shim(folder: Path, through: dict[str, str]) -> None:
+    """A virtual environment in ``folder`` running this Python with its packages, reached via ``through``.
+
+    Python finds ``pyvenv.cfg`` next to its command's folder and its standard library from
+    ``home``, so sys.prefix, site-packages and sys.executable all work for the kernel and for
+    the processes it starts.
+    """
+    python = reached(sys.executable, through)
+    (folder / "bin").mkdir()
+    for name in ("python", "python3", f"python{sys.version_info.major}.{sys.version_info.minor}"):
+        (folder / "bin" / name).symlink_to(python)
+    config = {"home": os.path.dirname(python), "include-system-site-packages": "true",
+              "version": ".".join(map(str, sys.version_info[:3]))}
+    if sys.prefix != sys.base_prefix:  # a virtual environment: its packages, and its choice about the system's
+        config["include-system-site-packages"] = _venv_setting("include-system-site-packages", "false")
+        for entry in Path(sys.prefix).iterdir():
+            if entry.name not in ("bin", "pyvenv.cfg"):
+                (folder / entry.name).symlink_to(reached(str(entry), through))
+    (folder / "pyvenv.cfg").write_text("".join(f"{key} = {value}\n" for key, value in config.items()))
+
+
+def _venv_setting(key: str, default: str) -> str:
+    try:
+        lines = (Path(sys.prefix) / "pyvenv.cfg").read_text().splitlines()
+    except OSError:
+        return default
+    for line in lines:
+        name, _, value = line.partition("=")
+        if name.strip().lower() == key:
+            return value.strip()
+    return default
+
+
+def shim_environment(env: dict[str, str], through: dict[str, str], shim: Path) -> dict[str, str]:
+    """The kernel's environment with the shim's Python first and hidden folders reached via ``through``."""
+    env = dict(env)
+    env["PATH"] = os.pathsep.join(filter(None, [str(shim / "bin"), env.get("PATH")]))
+    libdir = sysconfig.get_config_var("LIBDIR")
+    if libdir and reached(libdir, through) != libdir:  # a shared libpython the loader must find there
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [reached(libdir, through), env.get("LD_LIBRARY_PATH")]))
+    if env.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.pathsep.join(reached(p, through) for p in env["PYTHONPATH"].split(os.pathsep))
+    return env
+
+
 def main(argv: list[str] | None = None) -> None:
     opts, command = parse_args(sys.argv[1:] if argv is None else argv)
     if not command:
         raise SystemExit("mlgrader.sandbox_exec: no command given")
+    through = open_folders(opts.reach)
+    env = dict(os.environ)
+    if opts.python_shim:
+        build_python_shim(Path(opts.python_shim), through)
+        env = shim_environment(env, through, Path(opts.python_shim))
     if opts.uid is not None:
         drop_privileges(opts.uid, opts.chown)
     apply_limits(opts)
-    os.execvp(command[0], command)
+    os.execvpe(command[0], command, env)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,17 @@ REPLY_MIME = "application/vnd.mlgrader.reply+json"
 # Honest scores of the three bases (checked by the baseline cases of the test suite).
 BASE_SCORES = {"stub": 0.0, "wrong": 5.0, "solved": 8.0}
 
+
+def readable_by_all(path: Path) -> bool:
+    """Whether any user (the fallback sandbox user too) can read ``path``."""
+    return bool(path.stat().st_mode & 0o004) and all(p.stat().st_mode & 0o001 for p in path.parents)
+
+
+# The fallback mode hides no file: the sandbox user cannot read the bundle being graded (a
+# private temporary copy), but reads any copy of the hidden tests that everyone may read, such
+# as this checkout's own bundle where the checkout is world-readable.
+HIDDEN_TESTS_READABLE_BY_ALL = readable_by_all(BUNDLE / "tests" / NOTEBOOK / "test-derivative.py")
+
 # Lines that only exist in the hidden part of the tests; none may ever reach a result.
 HIDDEN_LINES = (
     "BEGIN HIDDEN TESTS",
@@ -319,10 +330,21 @@ del __mlgrader_agent__
 """
 
 IOPUB_NESTED_JSON = """\
-# Send a raw, correctly signed iopub message whose content is JSON nested 200000 deep.
+# Send a raw, correctly signed iopub message whose content is JSON nested 90000 deep: 180 kB,
+# under the output cap, so the grader does decode it (a larger one is dropped unread).
 kernel = get_ipython().kernel
-kernel.session.send(kernel.iopub_socket, "display_data", content=b"[" * 200000 + b"]" * 200000,
+kernel.session.send(kernel.iopub_socket, "display_data", content=b"[" * 90000 + b"]" * 90000,
                     parent=kernel.get_parent("shell"))
+"""
+
+IOPUB_MULTIPART_BOMB = """\
+# One raw, correctly signed stream message with ten more 100 MB frames, all the same buffer:
+# 100 MB in the kernel, 1 GB on the wire. ZeroMQ limits each frame (MAXMSGSIZE), not a message.
+kernel = get_ipython().kernel
+session = kernel.session
+message = session.msg("stream", {"name": "stdout", "text": "x"}, parent=kernel.get_parent("shell"))
+kernel.iopub_socket.send_multipart(session.serialize(message) + [memoryview(bytearray(100 * 2**20))] * 10,
+                                   copy=False)
 """
 
 IOPUB_NOT_A_DICT = """\
@@ -710,6 +732,65 @@ subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "@TOKEN@"
                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 """
 
+RENAMED_ORPHAN = """\
+import os, sys
+# A double-forked daemon in a new session that renames itself (name and command line) to look
+# like a kernel thread: nothing in its argv says python or names this run (the token is only in
+# its environment), so killing by name or by command line misses it.
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execve(sys.executable, ["[kworker/u8:2-events]", "-c",
+                                   "open('/proc/self/comm', 'w').write('kworker/u8:2')\\nimport time\\ntime.sleep(90)"],
+                  {"MLGRADER_ADV_TOKEN": "@TOKEN@", "PATH": os.environ.get("PATH", "")})
+    os._exit(0)
+os.wait()
+"""
+
+LATE_WRITER = """\
+import os, sys, time
+# A daemon (double fork, new session) that waits until its kernel is gone, then keeps trying to
+# write into the grader's world: the marker, the course's grades.csv and gradebook.db, and the
+# scratch folders of later grades (/tmp/mlgrader-*).
+LATE = '''
+import glob, os, time
+while os.path.exists("/proc/KERNEL") and time.monotonic() < STARTED + 60:
+    time.sleep(0.1)
+for _ in range(300):
+    for path in ["@MARKER@", "@COURSE@/grades.csv", "@COURSE@/gradebook.db"]:
+        try:
+            with open(path, "a") as fh:
+                fh.write("written after the grade")
+        except OSError:
+            pass
+    for folder in glob.glob("/tmp/mlgrader-*"):
+        try:
+            with open(os.path.join(folder, "sitecustomize.py"), "w") as fh:
+                fh.write("open('@MARKER@', 'w')")
+        except OSError:
+            pass
+    time.sleep(0.1)
+'''
+code = LATE.replace("KERNEL", str(os.getpid())).replace("STARTED", repr(time.monotonic()))
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execve(sys.executable, [sys.executable, "-c", code], {"MLGRADER_ADV_TOKEN": "@TOKEN@"})
+    os._exit(0)
+os.wait()
+"""
+
+THREAD_STDERR_FLOOD = """\
+import sys, threading, time
+def flood():
+    # From a background thread, long after its cell ended: 4 MB to stderr every 20 ms (200 MB/s).
+    chunk = "E" * (4 * 2**20)
+    while True:
+        sys.stderr.write(chunk)
+        time.sleep(0.02)
+threading.Thread(target=flood, daemon=True).start()
+"""
+
 OVERWRITE_GRADER = """\
 import os, pathlib
 EVIL = '''
@@ -815,8 +896,15 @@ ATTACKS: tuple[Attack, ...] = (
            cells=(_after("setup-2", AGENT_MALFORMED),), exact_score=0.0),
     Attack("agent-module-main", "the fake helper names torch.utils.model_dump.__main__: the grader imports it",
            "stub", cells=(_after("setup-2", AGENT_MODULE_MAIN),), exact_score=0.0),
-    Attack("iopub-nested-json", "a raw signed iopub message whose content is JSON nested 200000 deep", "stub",
+    Attack("iopub-nested-json", "a raw signed iopub message whose content is JSON nested 90000 deep", "stub",
            cells=(_after("setup-2", IOPUB_NESTED_JSON),), exact_score=0.0, expect=("could not read",)),
+    Attack("iopub-multipart-bomb", "a raw signed iopub message of ten 100 MB frames sharing one buffer: 1 GB for "
+                                   "the grader to receive, 100 MB for the kernel to send", "stub",
+           cells=(_after("setup-2", IOPUB_MULTIPART_BOMB),), exact_score=0.0, expect=("output flood",),
+           runner="api", max_grader_rss_mb=500,
+           xfail_contained=(("bubblewrap", "VULN: ZeroMQ assembles a whole multipart message in the grader before "
+                                           "it can be dropped unread, and limits only each frame's size: the grader "
+                                           "grows by the message (1 GB here, ~1070 MB peak)"),)),
     Attack("iopub-content-not-dict", "a raw signed stream message whose content is a JSON list", "stub",
            cells=(_after("setup-2", IOPUB_NOT_A_DICT),), exact_score=0.0, expect=("could not read",)),
     Attack("forged-reply-first", "df publishes a forged helper reply before the real one", "wrong",
@@ -829,25 +917,22 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("read-hidden-tests", "walk the file system (bundle, /work, the repo, /) for hidden tests and leak them "
                                 "through cell errors, exceptions the grader reads, and prints", "stub",
            cells=(("append:derivative", READ_HIDDEN_TESTS),), exact_score=0.0, modes=("bubblewrap", "subprocess"),
-           xfail_contained=(("subprocess", "VULN (fallback mode): the kernel runs as root with the bundle readable; "
-                                           "hidden tests leak into the result JSON"),)),
+           xfail_contained=(("subprocess", "VULN (fallback mode): the kernel is not root and cannot read the bundle "
+                                           "being graded, but the fallback mode hides no file: it reads the hidden "
+                                           "tests from this checkout's world-readable autograder/ folder"),)
+           if HIDDEN_TESTS_READABLE_BY_ALL else ()),
     Attack("forged-result-files", "write results.json, grades.csv and feedback in cwd, .., the course folder "
                                   "and /autograder/results", "stub", cells=(_after("setup-2", FORGED_RESULTS),),
            exact_score=0.0),
     Attack("gradebook-relative", "UPDATE grade SET manual_score = max_score in ../gradebook.db, ../../gradebook.db, ...",
            "stub", cells=(_after("setup-2", GRADEBOOK_RELATIVE),), exact_score=0.0),
     Attack("gradebook-absolute", "the same UPDATE through absolute paths (the course folder, /work/main)", "stub",
-           cells=(_after("setup-2", GRADEBOOK_ABSOLUTE),), exact_score=0.0, modes=("bubblewrap", "subprocess"),
-           xfail_contained=(("subprocess", "VULN (fallback mode): the kernel runs as root and rewrites the course's "
-                                           "gradebook.db by its absolute path"),)),
+           cells=(_after("setup-2", GRADEBOOK_ABSOLUTE),), exact_score=0.0, modes=("bubblewrap", "subprocess")),
     Attack("overwrite-grader-code", "find the grader's mlgrader package via /proc/<ppid>/environ and append code "
                                     "to checks.py; the next grade with that installation (an honest stub) runs it",
            "wrong", cells=(_after("setup-1", OVERWRITE_GRADER),), exact_score=5.0, grader_copy=True,
            followup_base="stub", runner="console",
-           modes=("subprocess",),  # bubblewrap: see test_sandbox (only the scratch dir is writable)
-           xfail_contained=(("subprocess", "VULN (fallback mode): the kernel runs as root and rewrites the grader's "
-                                           "mlgrader/checks.py: the next grade runs the submission's code and gives "
-                                           "the untouched stub 8/8"),)),
+           modes=("subprocess",)),  # bubblewrap: see test_sandbox (only the scratch dir is writable)
     Attack("pickle-files", "leave pickles (model.pt, results.pkl, an object .npy) whose __reduce__ runs a shell "
                            "command, and set tested names to such objects", "stub",
            cells=(_after("setup-2", PICKLE_FILES),), exact_score=0.0),
@@ -860,9 +945,19 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("network", "TCP to a listener on the host's 127.0.0.1 and to outside addresses, UDP, DNS", "stub",
            cells=(_after("setup-2", NETWORK),), exact_score=0.0),
     Attack("orphan-process", "start a detached process (new session) that outlives the kernel", "stub",
-           cells=(_after("setup-2", ORPHAN),), exact_score=0.0, modes=("bubblewrap", "subprocess"),
-           xfail_contained=(("subprocess", "VULN (fallback mode): processes in a new session survive the kernel's "
-                                           "shutdown and keep running after the grade"),)),
+           cells=(_after("setup-2", ORPHAN),), exact_score=0.0, modes=("bubblewrap", "subprocess")),
+    Attack("renamed-orphan", "a double-forked daemon in a new session that renames itself to look like a "
+                             "kernel thread (comm and argv)", "stub", cells=(_after("setup-2", RENAMED_ORPHAN),),
+           exact_score=0.0, expect=("still running after grading",), modes=("bubblewrap", "subprocess")),
+    Attack("late-writer", "a daemon that waits for its kernel to end, then writes to the course's grades and "
+                          "gradebook, the marker and later grades' scratch folders", "stub",
+           cells=(_after("setup-2", LATE_WRITER),), exact_score=0.0, expect=("still running after grading",),
+           modes=("bubblewrap", "subprocess")),
+    Attack("thread-stderr-flood", "a background thread floods stderr (200 MB/s) after its cell ended, while "
+                                  "the next cell trains for 3 s: the grader's memory must stay bounded",
+           "stub", cells=(_after("setup-2", THREAD_STDERR_FLOOD), _after("setup-2", "import time\ntime.sleep(3)")),
+           exact_score=0.0, expect=("output flood",), runner="api", max_grader_rss_mb=500,
+           modes=("bubblewrap", "subprocess")),
     Attack("os-exit", "os._exit(0) in an exercise cell", "stub", cells=(("append:derivative", OS_EXIT),),
            exact_score=0.0, expect=("died",), modes=("bubblewrap", "subprocess")),
     Attack("os-exit-midway", "a correct notebook that calls os._exit(0) after the second test: later tests are lost",
@@ -892,13 +987,11 @@ ATTACKS: tuple[Attack, ...] = (
            cells=(("append:derivative", GROWING_LIST),), exact_score=0.0, expect=("MemoryError",),
            bundle="lowmem"),
     Attack("output-flood", "print 100 MB", "stub", cells=(("append:derivative", PRINT_FLOOD),), exact_score=0.0,
-           expect=("printed too much",)),
+           expect=("printed too much", "output flood")),
     Attack("output-flood-grader-memory", "600 MB of output in 10 MB messages, half of them display_data whose MIME "
                                          "type mentions 'mlgrader': the grader's own memory must stay bounded",
            "stub", cells=(("append:derivative", MIME_FLOOD),), exact_score=0.0, runner="api", max_grader_rss_mb=500,
-           xfail_contained=(("bubblewrap", "VULN: the grader's memory grows with the volume of output the kernel "
-                                           "sends faster than it is read (queued iopub messages, each decoded "
-                                           "before the cap drops it): ~3x the output; 1.5 GB printed -> 4.4 GB"),)),
+           expect=("output flood",)),
     Attack("huge-error-message", "raise RuntimeError('A' * 20_000_000)", "stub",
            cells=(("append:derivative", HUGE_ERROR),), exact_score=0.0),
     # -- values that are hostile to the grader ------------------------------------------------
@@ -1378,13 +1471,18 @@ def venv_bin() -> Path:
     return Path(sys.executable).parent
 
 
+def grader_source() -> Path:
+    """The folder of the mlgrader under test (a checkout may differ from the one installed)."""
+    import mlgrader
+
+    return Path(mlgrader.__file__).resolve().parent.parent
+
+
 def grader_env(pythonpath: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(venv_bin()), env.get("PATH", "")])
     env.pop("MLGRADER_SANDBOX", None)
-    env.pop("PYTHONPATH", None)
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
+    env["PYTHONPATH"] = str(pythonpath or grader_source())
     return env
 
 
@@ -1424,13 +1522,13 @@ def grade(notebook: Path, *, mode: str, autograder_root: Path, cwd: Path, assign
 
 
 def processes_with(token: str) -> list[int]:
-    """Pids of live processes whose command line contains ``token``."""
+    """Pids of live processes whose command line or environment contains ``token``."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
-            if token.encode() in (proc / "cmdline").read_bytes():
+            if any(token.encode() in (proc / part).read_bytes() for part in ("cmdline", "environ")):
                 pids.append(int(proc.name))
         except OSError:
             pass
