@@ -60,6 +60,7 @@ def time_otter(copies: int, work: Path) -> float | None:
 
     spec = importlib.util.spec_from_file_location("attacks_run", ROOT / "benchmarks" / "attacks" / "run.py")
     runner = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = runner  # dataclasses look their module up while it loads
     spec.loader.exec_module(runner)
     autograder = runner.otter_autograder(work)
     total = 0.0
