@@ -19,19 +19,13 @@ reason; see the corpus entries' ``xfail_*`` fields.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import threading
-import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from adversarial import corpus
+from adversarial.runner import CaseRun, Listener, grade_case, hidden_lines_in, make_bundles
 from mlgrader.sandbox import bubblewrap_works
 
 pytestmark = pytest.mark.slow
@@ -58,87 +52,6 @@ def _params(kind: str) -> list:
     return out
 
 
-class Listener:
-    """A TCP server on the host's loopback that records everything sent to it."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.5)
-        self.port = self.sock.getsockname()[1]
-        self.received = b""
-        self._stop = False
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            conn.settimeout(2)
-            try:
-                self.received += b"<connection>" + conn.recv(4096)
-            except OSError:
-                self.received += b"<connection>"
-            finally:
-                conn.close()
-
-    def close(self):
-        self._stop = True
-        self._thread.join(timeout=2)
-        self.sock.close()
-
-
-@dataclass
-class CaseRun:
-    attack: corpus.Attack
-    mode: str
-    ctx: corpus.Context
-    outcome: corpus.Outcome
-    course_before: dict
-    course_after: dict
-    orphans: list
-    autograder_existed: bool
-    followup: corpus.Outcome | None = None  # the honest base graded next by the same grader installation
-
-
-def _run_case(attack: corpus.Attack, mode: str, base: Path, bundles: dict, port: int, zygote) -> CaseRun:
-    case_dir = base / f"{attack.name}-{mode}"
-    course = corpus.make_course(case_dir / "course")
-    ctx = corpus.Context(root=base, course=course, marker=case_dir / "MARKER", token=f"advtoken-{uuid.uuid4().hex}",
-                         port=port, autograder_root=bundles[attack.bundle])
-    notebook = course / "submitted" / "alice" / f"{corpus.NOTEBOOK}.ipynb"
-    notebook.parent.mkdir(parents=True)
-    notebook.write_bytes(corpus.build(attack, ctx))
-    before = corpus.snapshot(course)
-    autograder_existed = Path("/autograder").exists()
-    pythonpath = corpus.copy_grader_source(case_dir) if attack.grader_copy else None
-    try:
-        outcome = corpus.grade(notebook, mode=mode, autograder_root=bundles[attack.bundle], cwd=course,
-                               assignment=corpus.ASSIGNMENT if attack.assignment_flag else None,
-                               runner=attack.runner, pythonpath=pythonpath, zygote=zygote)
-    except Exception as exc:  # a hung grader is a result too
-        outcome = corpus.Outcome(-1, "", f"grading failed: {exc!r}", 0.0)
-    followup = None
-    if attack.followup_base:
-        honest = case_dir / "followup" / f"{corpus.NOTEBOOK}.ipynb"
-        honest.parent.mkdir()
-        honest.write_text(json.dumps(corpus.BASES[attack.followup_base]()))
-        followup = corpus.grade(honest, mode=mode, autograder_root=bundles[attack.bundle], cwd=honest.parent,
-                                runner=attack.runner, pythonpath=pythonpath, zygote=zygote)
-    time.sleep(0.2)
-    orphans = corpus.processes_with(ctx.token)
-    for pid in orphans:  # clean up what the attack left behind (processes it started)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    return CaseRun(attack, mode, ctx, outcome, before, corpus.snapshot(course), orphans, autograder_existed, followup)
-
-
 @pytest.fixture(scope="session")
 def listener():
     server = Listener()
@@ -155,7 +68,7 @@ def graded(request, tmp_path_factory, listener) -> dict:
         if "attack_name" in params and (params["attack_name"], params["mode"]) not in wanted:
             wanted.append((params["attack_name"], params["mode"]))
     base = tmp_path_factory.mktemp("adversarial")
-    bundles = {variant: corpus.make_bundle(base / "bundles", variant) for variant in corpus.BUNDLE_VARIANTS}
+    bundles = make_bundles(base)
     # slowest first, so that the pool finishes together
     slow = ("loop", "flood", "fork", "time-limit", "memory", "read-hidden", "tensor")
     wanted.sort(key=lambda case: not any(s in case[0] for s in slow))
@@ -163,8 +76,8 @@ def graded(request, tmp_path_factory, listener) -> dict:
     zygote = corpus.Zygote(base / "zygote")
     try:
         with ThreadPoolExecutor(WORKERS) as pool:
-            futures = {case: pool.submit(_run_case, corpus.attack_named(case[0]), case[1], base, bundles,
-                                         listener.port, zygote)
+            futures = {case: pool.submit(grade_case, corpus.attack_named(case[0]), case[1],
+                                         base / f"{case[0]}-{case[1]}", bundles, listener.port, zygote)
                        for case in wanted}
             for case, future in futures.items():
                 runs[case] = future.result()
@@ -195,11 +108,11 @@ def test_attack_is_contained(graded, listener, attack_name, mode):
     if outcome.result is not None:
         assert float(outcome.result["max_score"]) == corpus.MAX_SCORE, why
     assert not run.ctx.marker.exists(), f"code from the submission ran outside the sandbox: {why}"
-    leaked = [line for line in (*corpus.HIDDEN_LINES, corpus.CANARY) if line in outcome.stdout + outcome.stderr]
+    leaked = hidden_lines_in(outcome.stdout + outcome.stderr)
     assert not leaked, f"hidden test text reached the output: {leaked}: {why}"
     assert run.course_after == run.course_before, f"files outside the sandbox changed: {why}"
     assert not run.orphans, f"processes of the submission outlived the grade: {why}"
-    assert run.ctx.token.encode() not in listener.received, f"the submission reached the host's network: {why}"
+    assert not listener.reached_by(run.ctx), f"the submission reached the host's network: {why}"
     if not run.autograder_existed:
         assert not Path("/autograder").exists(), f"the submission created /autograder on the host: {why}"
     assert len(outcome.stdout) <= MAX_RESULT_BYTES, f"result of {len(outcome.stdout)} bytes: {why[:300]}"

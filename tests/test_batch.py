@@ -1,4 +1,5 @@
-"""Tests for mlgrader.batch: layouts, the process pool, Dask, the cache, crashes, outputs."""
+"""Tests for grade-batch (mlgrader.batch and the modules it is made of): layouts, the process
+pool, Dask, the cache, crashes, outputs."""
 
 import contextlib
 import csv
@@ -13,17 +14,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from mlgrader.batch import (
-    BatchOptions,
-    GradeTask,
-    ProcessFailure,
-    TaskOutcome,
-    collect_submissions,
-    grade_batch,
-    run_batch,
-    run_in_fresh_processes,
-    student_from_path,
-)
+from mlgrader.batch import BatchOptions, grade_batch, run_batch
+from mlgrader.grade_task import GradeTask, TaskOutcome
+from mlgrader.runners import ProcessFailure, run_in_fresh_processes
+from mlgrader.submissions import collect_submissions, student_from_path
 from mlgrader.results import GradeResult
 
 ROOT = Path(__file__).resolve().parents[1]

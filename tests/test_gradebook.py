@@ -144,7 +144,9 @@ def test_export_csv_has_nbgrader_export_columns(tmp_path):
 
 
 def test_a_batch_records_its_graded_rows_only(db_url, tmp_path):
-    from mlgrader.batch import BatchRow, Submission, record_in_gradebook, saved_results, write_row_files
+    from mlgrader.batch import record_in_gradebook, saved_results, write_row_files
+    from mlgrader.batch_rows import BatchRow
+    from mlgrader.submissions import Submission
 
     rows = [BatchRow(Submission(Path("a.ipynb"), "alice", key="alice"), result_with(ALL), "graded", ""),
             BatchRow(Submission(Path("b.ipynb"), "bob", key="bob"), result_with(set()), "error",

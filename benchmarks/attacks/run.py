@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/attacks/run.py --only patch-np-allclose gradebook-relative
 
 Every attack notebook comes from tests/adversarial/corpus.py (the same files the test suite
-grades). Each grader gets the same exercise, tests and points (01-gradient-descent, 8 points):
+grades), and mlgrader grades them with tests/adversarial/runner.py, as the test suite does. Each grader gets the same exercise, tests and points (01-gradient-descent, 8 points):
 
 * nbgrader 0.9: a scratch course made of this repository's nbgrader_config.py and
   source/01-gradient-descent; `nbgrader generate_assignment`, the attacks as submissions
@@ -31,14 +31,10 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -48,6 +44,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
 from adversarial import corpus  # noqa: E402
+from adversarial.runner import (  # noqa: E402
+    Listener, grade_case, hidden_lines_in, kill_processes_with, make_bundles, new_context)
 
 A = corpus.ASSIGNMENT
 NB = corpus.NOTEBOOK
@@ -96,60 +94,24 @@ class Cell:
         return text + (f" ({'; '.join(self.notes)})" if self.notes else "")
 
 
-class Listener:
-    """Records what reaches a TCP port on the host's loopback."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.5)
-        self.port = self.sock.getsockname()[1]
-        self.received = b""
-        self.stop = False
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while not self.stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            conn.settimeout(2)
-            try:
-                self.received += conn.recv(4096)
-            except OSError:
-                pass
-            conn.close()
-
-
 def venv_env() -> dict[str, str]:
     env = corpus.grader_env()
     env["PYTHONWARNINGS"] = "ignore"
     return env
 
 
-def hidden_leaked(text: str) -> bool:
-    return any(line in text for line in (*corpus.HIDDEN_LINES, corpus.CANARY))
-
-
-def side_effects(ctx: corpus.Context, listener: Listener, visible: str | None) -> list[str]:
-    """What the attack achieved besides points (``visible=None``: leaks not measured)."""
+def side_effects(ctx: corpus.Context, listener: Listener, visible: str | None, orphans: list[int]) -> list[str]:
+    """What the attack achieved besides points (``visible=None``: leaks not measured;
+    ``orphans``: its processes still running after the grade)."""
     notes = []
     if ctx.marker.exists():
         notes.append("its code ran in the grader")
-    if visible is not None and hidden_leaked(visible):
+    if visible is not None and hidden_lines_in(visible):
         notes.append("hidden tests leaked")
-    if ctx.token.encode() in listener.received:
+    if listener.reached_by(ctx):
         notes.append("reached the host network")
-    orphans = corpus.processes_with(ctx.token)
     if orphans:
         notes.append("process outlived grading")
-        for pid in orphans:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
     return notes
 
 
@@ -195,8 +157,8 @@ def nbgrader_run(template: Path, course: Path, attacks: list[corpus.Attack], lis
     contexts, students = {}, {}
     for i, attack in enumerate(attacks):
         student = f"s{i:02d}"
-        ctx = corpus.Context(root=course.parent, course=course, marker=course.parent / f"marker-nbg-{course.name}-{i}",
-                             token=f"advtoken-{uuid.uuid4().hex}", port=listener.port)
+        ctx = new_context(root=course.parent, course=course, marker=course.parent / f"marker-nbg-{course.name}-{i}",
+                          port=listener.port)
         folder = course / "submitted" / student / A
         folder.mkdir(parents=True)
         (folder / f"{NB}.ipynb").write_bytes(corpus.build(attack, ctx))
@@ -248,7 +210,8 @@ def nbgrader_run(template: Path, course: Path, attacks: list[corpus.Attack], lis
                 cell.notes.append(f"nbgrader error: {errors[student]}")
             # nbgrader's feedback shows hidden test code by design (the restored test cells and
             # tracebacks through them), so leaks are not noted for it.
-            cell.notes += side_effects(contexts[attack.name], listener, None)
+            ctx = contexts[attack.name]
+            cell.notes += side_effects(ctx, listener, None, kill_processes_with(ctx.token))
             out[attack.name] = cell
         for student, base in (extra_students or {}).items():
             out[f"{student}:{base}"] = Cell(float(gb.find_submission(A, student).score))
@@ -335,8 +298,8 @@ def otter_run(root: Path, zip_path: Path, attacks: list[corpus.Attack], listener
     for i, attack in enumerate(attacks):
         work = root / f"otter-{i:02d}"
         (work / "runtime").mkdir(parents=True)
-        ctx = corpus.Context(root=root, course=work, marker=root / f"marker-otter-{i}",
-                             token=f"advtoken-{uuid.uuid4().hex}", port=listener.port, autograder_root=work)
+        ctx = new_context(root=root, course=work, marker=root / f"marker-otter-{i}", port=listener.port,
+                          autograder_root=work)
         submission = work / f"{NB}.ipynb"
         submission.write_bytes(corpus.build(attack, ctx))
         jobs.append((attack, ctx, {"id": i, "cwd": str(work), "submission": str(submission),
@@ -354,11 +317,7 @@ def otter_run(root: Path, zip_path: Path, attacks: list[corpus.Attack], listener
             reply = json.loads(proc.stdout.readline())
             work = Path(job["cwd"])
             # kernels the run left behind (otter has no time limit; its kernels run in their own session)
-            for pid in corpus.processes_with(job["runtime"]):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            kill_processes_with(job["runtime"])
             cell = Cell()
             results = work / "results.json"
             visible = results.read_text(errors="replace") if results.exists() else ""
@@ -371,7 +330,7 @@ def otter_run(root: Path, zip_path: Path, attacks: list[corpus.Attack], listener
             else:
                 err = (work / "otter.err").read_text(errors="replace").strip().splitlines() if (work / "otter.err").exists() else []
                 cell.notes.append("otter failed" + (f": {err[-1][:80]}" if err else ""))
-            cell.notes += side_effects(ctx, listener, visible)
+            cell.notes += side_effects(ctx, listener, visible, kill_processes_with(ctx.token))
             out[attack.name] = cell
         proc.stdin.close()
         proc.wait(timeout=60)
@@ -401,44 +360,30 @@ def mlgrader_run(root: Path, attacks: list[corpus.Attack], listener: Listener, w
     from mlgrader.sandbox import bubblewrap_works
 
     mode = "bubblewrap" if bubblewrap_works() else "subprocess"
-    bundles = {v: corpus.make_bundle(root / "bundles", v) for v in corpus.BUNDLE_VARIANTS}
+    bundles = make_bundles(root)
     zygote = corpus.Zygote(root / "zygote")
 
     def one(job):
         attack, run_mode = job
         only = run_mode == attack.modes[0] and mode not in attack.modes  # the attack's only mode
         key = attack.name if run_mode == mode or only else f"{attack.name} [{run_mode}]"
-        case = root / f"mlgrader-{attack.name}-{run_mode}"
-        course = corpus.make_course(case / "course")
-        ctx = corpus.Context(root=root, course=course, marker=case / "MARKER", token=f"advtoken-{uuid.uuid4().hex}",
-                             port=listener.port, autograder_root=bundles[attack.bundle])
-        notebook = course / "submitted" / f"{NB}.ipynb"
-        notebook.parent.mkdir(parents=True)
-        notebook.write_bytes(corpus.build(attack, ctx))
-        before = corpus.snapshot(course)
-        pythonpath = corpus.copy_grader_source(case) if attack.grader_copy else None
-        outcome = corpus.grade(notebook, mode=run_mode, autograder_root=bundles[attack.bundle], cwd=course,
-                               assignment=A if attack.assignment_flag else None, runner=attack.runner,
-                               pythonpath=pythonpath, zygote=zygote)
+        run = grade_case(attack, run_mode, root / f"mlgrader-{attack.name}-{run_mode}", bundles, listener.port,
+                         zygote)
+        outcome = run.outcome
         cell = Cell(outcome.score if outcome.result else None)
         if only:
             cell.notes.append(f"{run_mode} mode")
-        if attack.followup_base:
-            honest = case / "followup" / f"{NB}.ipynb"
-            honest.parent.mkdir()
-            honest.write_text(json.dumps(corpus.BASES[attack.followup_base]()))
-            after = corpus.grade(honest, mode=run_mode, autograder_root=bundles[attack.bundle], cwd=honest.parent,
-                                 runner=attack.runner, pythonpath=pythonpath, zygote=zygote)
+        if run.followup is not None:
             cell.notes.append(f"then an honest {attack.followup_base} graded by the same installation got "
-                              f"{after.score:g}")
+                              f"{run.followup.score:g}")
         if outcome.result is None:
             cell.notes.append(f"grader crashed, exit {outcome.returncode}")
         elif outcome.result.get("assignment") != A:
             claimed = str(outcome.result.get("assignment"))
             cell.notes.append("graded against the bundle it shipped" if "evil-bundle" in claimed
                               else f"graded as {claimed!r}")
-        cell.notes += side_effects(ctx, listener, outcome.stdout + outcome.stderr)
-        if corpus.snapshot(course) != before:
+        cell.notes += side_effects(run.ctx, listener, outcome.stdout + outcome.stderr, run.orphans)
+        if run.course_after != run.course_before:
             cell.notes.append("changed files outside its sandbox")
         if len(outcome.stdout) > 1_000_000:
             cell.notes.append(f"{len(outcome.stdout) / 1e6:.0f} MB result")
@@ -553,7 +498,7 @@ def main(argv=None) -> int:
             ott.setdefault(name, Cell(skipped=why))
         text = render(attacks, nbg, ott, mlg, mode, time.monotonic() - started, victims)
     finally:
-        listener.stop = True
+        listener.close()
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
         else:

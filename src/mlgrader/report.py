@@ -81,9 +81,12 @@ def _percent(score: float, max_score: float) -> float | None:
     return 100.0 * score / max_score if max_score else None
 
 
+def _status_colour(status: str) -> str:
+    return STATUS_COLOURS.get(status, STATUS_COLOURS["skipped"])  # an unknown status is shown muted
+
+
 def _badge(status: str) -> str:
-    colour = STATUS_COLOURS.get(status, "#6e7781")
-    return f'<span class="badge" style="background:{colour}">{_e(status)}</span>'
+    return f'<span class="badge" style="background:{_status_colour(status)}">{_e(status)}</span>'
 
 
 def _page(title: str, body: str) -> str:
@@ -113,8 +116,8 @@ def _write(path: Path, text: str) -> Path:
 # --- plots ---------------------------------------------------------------------------------
 
 
-def _new_figure(width: float, height: float):
-    """A matplotlib Figure on the Agg canvas, or None without matplotlib.
+def _new_axes(width: float, height: float):
+    """Axes on a new matplotlib Figure (Agg canvas), or None without matplotlib.
 
     Figure objects (not pyplot) keep no global state and need no display.
     """
@@ -125,12 +128,12 @@ def _new_figure(width: float, height: float):
         return None
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    return fig
+    return fig.add_subplot()
 
 
-def _png_data_uri(fig) -> str:
+def _png_data_uri(ax) -> str:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
+    ax.figure.savefig(buffer, format="png", metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -139,67 +142,78 @@ def _plain_label(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+def _bar_per_row_axes(rows: int, row_height: float):
+    """Axes tall enough for ``rows`` horizontal bars, or None without matplotlib."""
+    return _new_axes(7, row_height * rows + 1.0)
+
+
+def _top_down(values: Sequence) -> list:
+    # barh draws its first bar at the bottom; tables list the first row at the top.
+    return list(values)[::-1]
+
+
+def _bar_per_row_plot(labels: Sequence[str], values: Sequence[float], colours: Sequence[str], xlabel: str,
+                      row_height: float, xlim: tuple[float, float] | None = None) -> str | None:
+    """One horizontal bar per label, the first at the top, as a PNG data URI (None without
+    labels or without matplotlib)."""
+    if not labels:
+        return None
+    ax = _bar_per_row_axes(len(labels), row_height)
+    if ax is None:
+        return None
+    ax.barh(_top_down(_plain_label(label) for label in labels), _top_down(values), color=_top_down(colours))
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    ax.set_xlabel(xlabel)
+    return _png_data_uri(ax)
+
+
 def points_plot(result: GradeResult) -> str | None:
     """Horizontal bars: points earned and lost per test."""
     if not result.tests:
         return None
-    fig = _new_figure(7, 0.45 * len(result.tests) + 1.0)
-    if fig is None:
+    ax = _bar_per_row_axes(len(result.tests), 0.45)
+    if ax is None:
         return None
-    ax = fig.add_subplot()
-    names = [_plain_label(t.name) for t in result.tests][::-1]
-    earned = [t.score for t in result.tests][::-1]
-    lost = [max(t.max_score - t.score, 0.0) for t in result.tests][::-1]
+    names = _top_down(_plain_label(t.name) for t in result.tests)
+    earned = _top_down(t.score for t in result.tests)
+    lost = _top_down(max(t.max_score - t.score, 0.0) for t in result.tests)
     ax.barh(names, earned, color=STATUS_COLOURS["passed"], label="earned")
     ax.barh(names, lost, left=earned, color="#d0d7de", label="not earned")
     ax.set_xlabel("points")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize="small")
-    return _png_data_uri(fig)
+    return _png_data_uri(ax)
 
 
 def cell_time_plot(result: GradeResult) -> str | None:
     """Run time of each cell, coloured by how it ended."""
     timed = [c for c in result.cells if c.status != "skipped"]
-    if not timed or not any(c.seconds > 0 for c in timed):
+    if not any(c.seconds > 0 for c in timed):
         return None
-    fig = _new_figure(7, 0.35 * len(timed) + 1.0)
-    if fig is None:
-        return None
-    ax = fig.add_subplot()
-    ax.barh([_plain_label(c.label) for c in timed][::-1], [c.seconds for c in timed][::-1],
-            color=[STATUS_COLOURS.get(c.status, "#6e7781") for c in timed][::-1])
-    ax.set_xlabel("seconds")
-    return _png_data_uri(fig)
+    return _bar_per_row_plot([c.label for c in timed], [c.seconds for c in timed],
+                             [_status_colour(c.status) for c in timed], "seconds", row_height=0.35)
 
 
 def histogram_plot(percents: Sequence[float]) -> str | None:
     """Distribution of scores, in percent of the maximum."""
     if not percents:
         return None
-    fig = _new_figure(7, 3)
-    if fig is None:
+    ax = _new_axes(7, 3)
+    if ax is None:
         return None
-    ax = fig.add_subplot()
     ax.hist(percents, bins=[i * 10 for i in range(11)], color="#0969da", edgecolor="white")
     ax.set_xlabel("score (% of maximum)")
     ax.set_ylabel("submissions")
     ax.set_xlim(0, 100)
     ax.yaxis.get_major_locator().set_params(integer=True)
-    return _png_data_uri(fig)
+    return _png_data_uri(ax)
 
 
 def pass_rate_plot(rates: Sequence["PerTestTally"]) -> str | None:
-    if not rates:
-        return None
-    fig = _new_figure(7, 0.45 * len(rates) + 1.0)
-    if fig is None:
-        return None
-    ax = fig.add_subplot()
-    ax.barh([_plain_label(r.name) for r in rates][::-1], [r.pass_rate for r in rates][::-1],
-            color=STATUS_COLOURS["passed"])
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("passed (% of submissions)")
-    return _png_data_uri(fig)
+    """Per test, the share of graded submissions that passed it."""
+    return _bar_per_row_plot([r.name for r in rates], [r.pass_rate for r in rates],
+                             [STATUS_COLOURS["passed"]] * len(rates), "passed (% of submissions)",
+                             row_height=0.45, xlim=(0, 100))
 
 
 def _plots_note() -> str:
