@@ -65,7 +65,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 MAX_ERROR_CHARS = 20_000  # of an exception's text kept for feedback
 # Messages the grader holds queued, unread, per socket: the kernel keeps (or drops) the rest.
-RECEIVE_QUEUE = 16
+# Two: a print flood arrives in messages of ~40 MB (ipykernel merges 0.2 s of output), and
+# with 16 queued a grader slowed by a busy machine grew to 607 MB.
+RECEIVE_QUEUE = 2
 MB = 2**20
 
 
