@@ -3,10 +3,11 @@
 For every attack and sandbox mode two tests:
 
 * ``test_attack_is_contained``: the attack gains no point over its honest base notebook,
-  and nothing escapes: no hidden test text in the output, no file written outside the
-  sandbox (the marker, the decoy course folder and its gradebook.db are untouched), no
-  process outlives the grade, nothing reached the network, the result stays small and
-  the grader's memory bounded.
+  and nothing escapes: no hidden test text, solution or planted secret in the output, no
+  file written outside the sandbox (the marker, the decoy course folder and its
+  gradebook.db are untouched, nothing planted in the grader's Python), no process outlives
+  the grade, nothing reached the network, the result stays small and the grader's memory
+  bounded.
 * ``test_attack_is_reported``: the grader exits 0 with one JSON grade in the command-line
   contract, says which sandbox ran, gives the exact score where it is known, and its
   messages name what happened (time limit, kernel died, MemoryError, a changed cell...).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -103,19 +105,33 @@ class CaseRun:
     orphans: list
     autograder_existed: bool
     followup: corpus.Outcome | None = None  # the honest base graded next by the same grader installation
+    planted: list = ()  # files named after the run's token found (and removed) in the grader's Python
 
 
 def _run_case(attack: corpus.Attack, mode: str, base: Path, bundles: dict, port: int, zygote) -> CaseRun:
     case_dir = base / f"{attack.name}-{mode}"
     course = corpus.make_course(case_dir / "course")
-    ctx = corpus.Context(root=base, course=course, marker=case_dir / "MARKER", token=f"advtoken-{uuid.uuid4().hex}",
-                         port=port, autograder_root=bundles[attack.bundle])
+    token = f"advtoken-{uuid.uuid4().hex}"
+    open_root = corpus.make_open_root(token)
+    try:
+        return _grade_case(attack, mode, case_dir, course, token, open_root, bundles, port, zygote)
+    finally:
+        shutil.rmtree(open_root, ignore_errors=True)
+
+
+def _grade_case(attack, mode, case_dir, course, token, open_root, bundles, port, zygote) -> CaseRun:
+    ctx = corpus.Context(root=case_dir.parent, course=course, marker=case_dir / "MARKER", token=token,
+                         port=port, autograder_root=bundles[attack.bundle], open_root=open_root)
     notebook = course / "submitted" / "alice" / f"{corpus.NOTEBOOK}.ipynb"
     notebook.parent.mkdir(parents=True)
     notebook.write_bytes(corpus.build(attack, ctx))
     before = corpus.snapshot(course)
     autograder_existed = Path("/autograder").exists()
-    pythonpath = corpus.copy_grader_source(case_dir) if attack.grader_copy else None
+    pythonpath = None
+    if attack.grader_copy == "open":
+        pythonpath = corpus.copy_grader_source(open_root, open_to_all=True)
+    elif attack.grader_copy:
+        pythonpath = corpus.copy_grader_source(case_dir)
     try:
         outcome = corpus.grade(notebook, mode=mode, autograder_root=bundles[attack.bundle], cwd=course,
                                assignment=corpus.ASSIGNMENT if attack.assignment_flag else None,
@@ -136,7 +152,9 @@ def _run_case(attack: corpus.Attack, mode: str, base: Path, bundles: dict, port:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-    return CaseRun(attack, mode, ctx, outcome, before, corpus.snapshot(course), orphans, autograder_existed, followup)
+    planted = corpus.planted(ctx.token, [pythonpath] if pythonpath else [])
+    return CaseRun(attack, mode, ctx, outcome, before, corpus.snapshot(course), orphans, autograder_existed, followup,
+                   planted)
 
 
 @pytest.fixture(scope="session")
@@ -197,7 +215,10 @@ def test_attack_is_contained(graded, listener, attack_name, mode):
     assert not run.ctx.marker.exists(), f"code from the submission ran outside the sandbox: {why}"
     leaked = [line for line in (*corpus.HIDDEN_LINES, corpus.CANARY) if line in outcome.stdout + outcome.stderr]
     assert not leaked, f"hidden test text reached the output: {leaked}: {why}"
+    leaked = [text for text in (*run.ctx.secrets(), corpus.SOLUTION_MARK) if text in outcome.stdout + outcome.stderr]
+    assert not leaked, f"secrets or the course's solutions reached the output: {leaked}: {why}"
     assert run.course_after == run.course_before, f"files outside the sandbox changed: {why}"
+    assert not run.planted, f"the submission wrote into the grader's Python: {run.planted}: {why}"
     assert not run.orphans, f"processes of the submission outlived the grade: {why}"
     assert run.ctx.token.encode() not in listener.received, f"the submission reached the host's network: {why}"
     if not run.autograder_existed:
