@@ -742,8 +742,18 @@ plt.savefig("losses.png")
 with tempfile.TemporaryDirectory() as scratch:
     np.save(f"{scratch}/a.npy", np.arange(3))
 child = subprocess.run([sys.executable, "-c", "import numpy; print('child ok')"], capture_output=True, text=True)
+import threading  # naming another thread (CUDA does) writes /proc/self/task/<tid>/comm
+started, done, tids = threading.Event(), threading.Event(), []
+thread = threading.Thread(target=lambda: (tids.append(threading.get_native_id()), started.set(), done.wait(10)))
+thread.start()
+started.wait(10)
+with open(f"/proc/self/task/{tids[0]}/comm", "w") as fh:
+    fh.write("named-worker")
+named = open(f"/proc/self/task/{tids[0]}/comm").read().strip()
+done.set()
+thread.join()
 print(json.dumps({"steps": len(losses), "finite": bool(np.isfinite(losses).all()), "child": child.stdout.strip(),
-                  "plot": __import__("os").path.getsize("losses.png") > 0, "threads": torch.get_num_threads()}))
+                  "plot": __import__("os").path.getsize("losses.png") > 0, "thread_name": named}))
 """
 
 
@@ -751,7 +761,7 @@ print(json.dumps({"steps": len(losses), "finite": bool(np.isfinite(losses).all()
 def test_fallback_runs_a_normal_notebook(fallback):
     got = _value(fallback, NORMAL_NOTEBOOK, timeout=180)
     assert got["steps"] == 8 and got["finite"] and got["plot"], got
-    assert got["child"] == "child ok", got
+    assert got["child"] == "child ok" and got["thread_name"] == "named-worker", got
 
 
 def test_landlock_handles_only_what_the_abi_knows():
@@ -786,3 +796,16 @@ def test_landlock_rules_cover_what_the_kernel_needs(tmp_path):
     assert by_path["/etc/ld.so.cache"] == "read" and "/etc" not in by_path and "/" not in by_path
     assert "/tmp" not in by_path and "/home" not in by_path and "/root" not in by_path
     assert by_path["/dev/null"] == "device"
+    assert by_path["/proc"] == ("files" if ROOT and list(Path("/dev").glob("nvidia*")) else "read")
+    assert by_path["/proc/self/task"] == "files"  # its own threads' names (CUDA needs them)
+    assert "/sys" not in by_path and by_path["/sys/devices/system/cpu"] == "read"
+
+
+def test_landlock_rules_for_gpus(tmp_path, monkeypatch):
+    gpus = [Path("/dev/nvidia0"), Path("/dev/nvidiactl"), Path("/dev/nvidia-uvm")]
+    real_glob = Path.glob
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter(gpus) if str(self) == "/dev" and
+                        pattern == "nvidia*" else real_glob(self, pattern))
+    by_path = {path: access for access, path in sandbox.landlock_rules(tmp_path, [])}
+    assert all(by_path[str(g)] == "device" for g in gpus)
+    assert by_path["/proc"] == ("files" if ROOT else "read")

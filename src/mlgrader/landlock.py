@@ -64,8 +64,11 @@ READ_EXECUTE = READ | FS_EXECUTE
 WRITE = (READ_EXECUTE | FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_DIR | FS_MAKE_REG
          | FS_MAKE_SOCK | FS_MAKE_FIFO | FS_MAKE_SYM | FS_REFER | FS_TRUNCATE)
 DEVICE = FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE | FS_IOCTL_DEV
+# Files that exist may be written (opening for writing truncates), nothing created or
+# removed: /proc/self/task/*/comm.
+FILES = READ | FS_WRITE_FILE | FS_TRUNCATE
 
-ACCESS = {"read": READ, "exec": READ_EXECUTE, "write": WRITE, "device": DEVICE}
+ACCESS = {"read": READ, "exec": READ_EXECUTE, "write": WRITE, "device": DEVICE, "files": FILES}
 
 
 def fs_rights(abi: int) -> int:

@@ -399,7 +399,10 @@ def kernel_argv(mode: str, workdir: Path, limits: Limits, uid: int | None, reado
 # trains, plots, and runs a DataLoader with two workers: besides its Python it reads
 # /etc/ld.so.cache, /etc/localtime and /etc/fonts, /sys/devices/system/cpu (core counts),
 # /proc, /var/cache/fontconfig, and writes /dev/null, /dev/shm (semaphores and torch's shared
-# tensors) and its temporary folder (TMPDIR, here inside the scratch directory).
+# tensors) and its temporary folder (TMPDIR, here inside the scratch directory). CUDA (tried
+# on an H100: the limiter with these rules, then torch training a small CNN there and in a
+# process it started) also needs /dev/nvidia* (read, write, ioctl) and to name its threads
+# in /proc/<pid>/task; no more of /sys than the CPU folders.
 
 # The files of /etc that programs in a kernel read; the rest of /etc (the host's
 # configuration, which may hold world-readable secrets) stays closed.
@@ -431,10 +434,18 @@ def landlock_rules(workdir: Path, readonly: list[str], shim: Path | None = None)
 
     rules += [("read", p) for p in mimetypes.knownfiles if p.startswith("/etc/")]
     rules += [("read", "/proc"), ("read", "/dev"), ("read", "/var/cache/fontconfig")]
+    # Its own threads' names (pthread_setname_np on another thread writes /proc/self/task/<tid>/comm;
+    # measured on an H100: CUDA fails to start, error 304, where it cannot). The limiter opens
+    # this path, and the kernel is the limiter after exec: the kernel's own /proc entry.
+    rules += [("files", "/proc/self/task")]
     rules += [("read", p) for p in [*SYS_READABLE, "/usr/share/datasets", *readonly]]
     gpus = sorted(str(p) for p in Path("/dev").glob("nvidia*"))
-    if gpus:  # CUDA reads the PCI topology and the driver's state under /sys
-        rules += [("read", "/sys"), *(("device", p) for p in gpus)]
+    rules += [("device", p) for p in gpus]  # GPU grading
+    if gpus and os.geteuid() == 0:
+        # CUDA in the processes the kernel starts names their threads too. As root every kernel
+        # has a uid of its own: by their permissions it may write only its own processes' files.
+        # (Not so for a grader that is not root: there CUDA works in the kernel process only.)
+        rules += [("files", "/proc")]
     rules += [("device", p) for p in WRITABLE_DEVICES]
     rules += [("write", "/dev/shm"), ("write", str(workdir))]
     return rules
