@@ -3,10 +3,11 @@
 For every attack and sandbox mode two tests:
 
 * ``test_attack_is_contained``: the attack gains no point over its honest base notebook,
-  and nothing escapes: no hidden test text in the output, no file written outside the
-  sandbox (the marker, the decoy course folder and its gradebook.db are untouched), no
-  process outlives the grade, nothing reached the network, the result stays small and
-  the grader's memory bounded.
+  and nothing escapes: no hidden test text, solution or planted secret in the output, no
+  file written outside the sandbox (the marker, the decoy course folder and its
+  gradebook.db are untouched, nothing planted in the grader's Python), no process outlives
+  the grade, nothing reached the network, the result stays small and the grader's memory
+  bounded.
 * ``test_attack_is_reported``: the grader exits 0 with one JSON grade in the command-line
   contract, says which sandbox ran, gives the exact score where it is known, and its
   messages name what happened (time limit, kernel died, MemoryError, a changed cell...).
@@ -110,7 +111,10 @@ def test_attack_is_contained(graded, listener, attack_name, mode):
     assert not run.ctx.marker.exists(), f"code from the submission ran outside the sandbox: {why}"
     leaked = hidden_lines_in(outcome.stdout + outcome.stderr)
     assert not leaked, f"hidden test text reached the output: {leaked}: {why}"
+    leaked = [text for text in (*run.ctx.secrets(), corpus.SOLUTION_MARK) if text in outcome.stdout + outcome.stderr]
+    assert not leaked, f"secrets or the course's solutions reached the output: {leaked}: {why}"
     assert run.course_after == run.course_before, f"files outside the sandbox changed: {why}"
+    assert not run.planted, f"the submission wrote into the grader's Python: {run.planted}: {why}"
     assert not run.orphans, f"processes of the submission outlived the grade: {why}"
     assert not listener.reached_by(run.ctx), f"the submission reached the host's network: {why}"
     if not run.autograder_existed:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgrader import sandbox
+from mlgrader import landlock, sandbox
 from mlgrader.sandbox import Limits, SandboxKernel, bubblewrap_works
 
 pytestmark = pytest.mark.slow
@@ -546,3 +546,266 @@ def test_bwrap_sees_only_its_own_processes(bwrap_kernel):
                                "if p.isdigit())))")
     assert len(got) < 10, got  # bubblewrap's init, the limiter/kernel and its children
     assert max(got) < 1000, got  # numbers of its own pid namespace
+
+
+# --------------------------------------------------------------------------- Landlock (fallback mode)
+#
+# Where the host has Landlock the fallback kernel reaches only what sandbox.landlock_rules
+# allows. The files these tests put out of reach are ones the sandbox user could read or
+# write by their permissions (world-readable, world-writable, in folders anyone may enter),
+# so that only Landlock stands in the way.
+
+LANDLOCK_ABI = landlock.abi_version()[0]
+needs_landlock = pytest.mark.skipif(LANDLOCK_ABI < 1, reason="this host has no Landlock")
+
+
+def _open_folder(mode: int = 0o755) -> Path:
+    """A throwaway folder directly under the system's temporary folder, open to every user."""
+    folder = Path(tempfile.mkdtemp(prefix="mlgrader-landlock-test-"))
+    folder.chmod(mode)
+    return folder
+
+
+def _sandbox_user_may_read(path: Path) -> bool:
+    """Whether the fallback kernel's user could read ``path`` by its permissions alone."""
+    if not ROOT:  # the kernel runs as this user
+        return os.access(path, os.R_OK)
+    return bool(path.stat().st_mode & 0o004) and all(p.stat().st_mode & 0o001 for p in path.parents)
+
+
+@pytest.fixture(scope="module")
+def fallback(tmp_path_factory):
+    """A fallback-mode kernel with a read-only data folder (as FashionMNIST is given to it)."""
+    data = _open_folder()
+    (data / "train.bin").write_bytes(b"\x01\x02\x03")
+    (data / "train.bin").chmod(0o644)
+    workdir = Path(tempfile.mkdtemp(prefix="mlgrader-sandbox-test-"))
+    k = _Kernel(workdir, Limits(), mode="subprocess", readonly_paths=[str(data)])
+    k.start()
+    k.data = data
+    yield k
+    k.stop()
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def _attempts(kernel: SandboxKernel, attempts: dict[str, str]) -> dict[str, str]:
+    """Run each expression in the kernel: 'ok' or the exception's class name."""
+    code = "import json, os, socket\nout = {}\n"
+    for name, expression in attempts.items():
+        code += (f"try:\n    {expression}\n    out[{name!r}] = 'ok'\n"
+                 f"except Exception as exc:\n    out[{name!r}] = type(exc).__name__\n")
+    return _value(kernel, code + "print(json.dumps(out))")
+
+
+@needs_landlock
+def test_fallback_landlock_is_applied_and_reported(fallback):
+    assert fallback.landlock["applied"] and fallback.landlock["abi"] == LANDLOCK_ABI, fallback.landlock
+    assert fallback.landlock["tcp"] == (LANDLOCK_ABI >= 4) and fallback.landlock["scoped"] == (LANDLOCK_ABI >= 6)
+    assert not fallback.landlock.get("skipped"), fallback.landlock
+    note = fallback.sandbox_note()
+    assert note.startswith("graded in the fallback sandbox") and f"with Landlock ABI {LANDLOCK_ABI}" in note
+
+
+@needs_landlock
+def test_fallback_cannot_read_world_readable_files_outside_the_allowed_set(fallback):
+    secret = _open_folder() / "id_ed25519"
+    secret.write_text(SECRET)
+    secret.chmod(0o644)
+    hidden_test = REPO / "autograder" / "01-gradient-descent" / "tests" / "gradient_descent" / "test-derivative.py"
+    outside = {"secret": secret, "repo_readme": REPO / "README.md", "hidden_test": hidden_test,
+               "solution": REPO / "source" / "01-gradient-descent" / "gradient_descent.ipynb",
+               "etc_profile": Path("/etc/profile"), "listing_of_root": Path("/"), "listing_of_tmp": Path("/tmp")}
+    # only those the sandbox user could read by their permissions: Landlock alone stops it
+    outside = {name: path for name, path in outside.items() if path.exists() and _sandbox_user_may_read(path)}
+    assert {"secret", "listing_of_root"} <= set(outside)
+    try:
+        attempts = {name: (f"os.listdir({str(path)!r})" if path.is_dir() else f"open({str(path)!r}).read()")
+                    for name, path in outside.items()}
+        attempts.update({  # what the kernel needs or is given stays readable
+            "numpy": "import numpy",
+            "data": f"open({str(fallback.data / 'train.bin')!r}, 'rb').read()",
+            "etc_localtime": "open('/etc/localtime', 'rb').read()",
+            "cpu_count": "assert len(os.sched_getaffinity(0)) >= 1 and open('/sys/devices/system/cpu/online').read()",
+            "proc": "open('/proc/self/status').read()",
+            "grader_source": f"open({str(REPO / 'src' / 'mlgrader' / 'checks.py')!r}).read()",
+        })
+        got = _attempts(fallback, attempts)
+    finally:
+        shutil.rmtree(secret.parent, ignore_errors=True)
+    denied = set(outside)
+    assert {name: got[name] for name in denied} == {name: "PermissionError" for name in denied}, got
+    allowed = set(got) - denied
+    assert {name: got[name] for name in allowed} == {name: "ok" for name in allowed}, got
+
+
+@needs_landlock
+def test_fallback_writes_only_its_scratch(fallback):
+    token = uuid.uuid4().hex
+    open_to_all = _open_folder(0o777)  # the sandbox user may write here by its permissions
+    try:
+        targets = {"world_writable": open_to_all, "tmp": Path("/tmp"), "var_tmp": Path("/var/tmp"),
+                   "data": fallback.data, "dev_shm": Path("/dev/shm"), "scratch": fallback.workdir}
+        attempts = {name: f"open({str(folder / f'probe-{token}')!r}, 'w').write('x')"
+                    for name, folder in targets.items() if folder.is_dir()}
+        attempts["tmpdir"] = (f"import tempfile; assert tempfile.gettempdir().startswith({str(fallback.workdir)!r}); "
+                              f"tempfile.NamedTemporaryFile().close()")
+        attempts["dev_null"] = "open('/dev/null', 'w').write('x')"
+        attempts["mkdir_world_writable"] = f"os.mkdir({str(open_to_all / token)!r})"
+        attempts["unlink_tmp"] = f"os.unlink({str(Path('/tmp') / f'probe-{token}')!r})"
+        got = _attempts(fallback, attempts)
+        written = {name for name, what in got.items() if what == "ok"}
+        assert written == {"dev_shm", "scratch", "tmpdir", "dev_null"} & set(got), got
+        assert {got[n] for n in set(got) - written} <= {"PermissionError", "FileNotFoundError"}, got
+        assert got["world_writable"] == "PermissionError" and got["mkdir_world_writable"] == "PermissionError", got
+        assert not list(open_to_all.iterdir())
+        assert not Path(f"/tmp/probe-{token}").exists()
+    finally:
+        shutil.rmtree(open_to_all, ignore_errors=True)
+        Path(f"/dev/shm/probe-{token}").unlink(missing_ok=True)
+
+
+@pytest.mark.skipif(LANDLOCK_ABI < 4, reason="TCP rules need Landlock ABI 4 (Linux 6.7)")
+def test_fallback_opens_no_tcp_connection(fallback):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(0.2)
+    port = server.getsockname()[1]
+    accepted, done = [], threading.Event()
+
+    def accept():
+        while not done.is_set() and not accepted:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        got = _attempts(fallback, {
+            "loopback": f"socket.create_connection(('127.0.0.1', {port}), timeout=3).close()",
+            "listen": "s = socket.socket(); s.bind(('0.0.0.0', 0)); s.listen(1)",
+            "unix": "socket.socketpair()",  # Unix sockets (the kernel's own transport) still work
+        })
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        server.close()
+    assert not accepted, "the fallback kernel reached a server on the host's loopback"
+    assert got == {"loopback": "PermissionError", "listen": "PermissionError", "unix": "ok"}, got
+
+
+SIGNAL_THE_PARENT = """\
+import os, sys
+from mlgrader import landlock
+prepared = landlock.enforce(landlock.prepare(landlock.Policy([("exec", "/")])))
+assert landlock.status(prepared)["scoped"], landlock.status(prepared)
+try:
+    os.kill(int(sys.argv[1]), 0)
+    print("signalled")
+except PermissionError:
+    print("denied")
+"""
+
+
+@pytest.mark.skipif(LANDLOCK_ABI < 6, reason="scoped signals need Landlock ABI 6 (Linux 6.12)")
+def test_landlocked_process_cannot_signal_outside_its_domain():
+    # As root (or the same user) the kernel could signal the grader but for Landlock's scope.
+    out = subprocess.run([sys.executable, "-c", SIGNAL_THE_PARENT, str(os.getpid())], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO / "src")}, timeout=60)
+    assert out.stdout.strip() == "denied", out.stderr
+
+
+NORMAL_NOTEBOOK = """\
+import json, subprocess, sys, tempfile
+import numpy as np
+import torch
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from torch.utils.data import DataLoader, TensorDataset
+torch.manual_seed(0)
+x, y = torch.randn(256, 10), torch.randn(256, 1)
+model = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+losses = []
+for xb, yb in DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True, num_workers=2):  # worker processes
+    opt.zero_grad()
+    loss = torch.nn.functional.mse_loss(model(xb), yb)
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+torch.save(model.state_dict(), "model.pt")
+plt.plot(losses)
+plt.savefig("losses.png")
+with tempfile.TemporaryDirectory() as scratch:
+    np.save(f"{scratch}/a.npy", np.arange(3))
+child = subprocess.run([sys.executable, "-c", "import numpy; print('child ok')"], capture_output=True, text=True)
+import threading  # naming another thread (CUDA does) writes /proc/self/task/<tid>/comm
+started, done, tids = threading.Event(), threading.Event(), []
+thread = threading.Thread(target=lambda: (tids.append(threading.get_native_id()), started.set(), done.wait(10)))
+thread.start()
+started.wait(10)
+with open(f"/proc/self/task/{tids[0]}/comm", "w") as fh:
+    fh.write("named-worker")
+named = open(f"/proc/self/task/{tids[0]}/comm").read().strip()
+done.set()
+thread.join()
+print(json.dumps({"steps": len(losses), "finite": bool(np.isfinite(losses).all()), "child": child.stdout.strip(),
+                  "plot": __import__("os").path.getsize("losses.png") > 0, "thread_name": named}))
+"""
+
+
+@needs_landlock
+def test_fallback_runs_a_normal_notebook(fallback):
+    got = _value(fallback, NORMAL_NOTEBOOK, timeout=180)
+    assert got["steps"] == 8 and got["finite"] and got["plot"], got
+    assert got["child"] == "child ok" and got["thread_name"] == "named-worker", got
+
+
+def test_landlock_handles_only_what_the_abi_knows():
+    assert landlock.fs_rights(1) == (1 << 13) - 1
+    assert landlock.fs_rights(2) & landlock.FS_REFER and not landlock.fs_rights(2) & landlock.FS_TRUNCATE
+    assert landlock.fs_rights(4) == landlock.fs_rights(3) and not landlock.fs_rights(4) & landlock.FS_IOCTL_DEV
+    assert landlock.fs_rights(5) & landlock.FS_IOCTL_DEV and landlock.fs_rights(7) == landlock.fs_rights(5)
+    assert landlock.net_rights(3) == 0 and landlock.net_rights(4) == 3
+    assert landlock.scopes(5) == 0 and landlock.scopes(6) == 3
+
+
+def test_without_landlock_the_kernel_runs_with_limits_only_and_says_so(monkeypatch):
+    monkeypatch.setattr(landlock, "abi_version", lambda: (0, "Landlock is disabled on this host"))
+    prepared = landlock.prepare(landlock.Policy([("exec", "/usr")]))
+    assert prepared.fd is None and landlock.enforce(prepared) is prepared  # nothing to enforce: no error
+    report = landlock.status(prepared)
+    assert report == {"abi": 0, "applied": False, "fs": False, "tcp": False, "scoped": False,
+                      "reason": "Landlock is disabled on this host"}
+    assert landlock.describe(report) == ("without Landlock (Landlock is disabled on this host): resource limits "
+                                         "only, file system and network not hidden")
+    assert landlock.describe(None).startswith("without Landlock")
+
+
+def test_landlock_rules_cover_what_the_kernel_needs(tmp_path):
+    rules = sandbox.landlock_rules(tmp_path / "scratch", ["/srv/data"], shim=tmp_path / "shim")
+    by_path = {path: access for access, path in rules}
+    assert by_path[str(tmp_path / "scratch")] == "write" and by_path["/dev/shm"] == "write"
+    assert {p for p, a in by_path.items() if a == "write"} == {str(tmp_path / "scratch"), "/dev/shm"}
+    assert by_path["/srv/data"] == "read" and by_path["/usr/share/datasets"] == "read"
+    assert by_path[str(tmp_path / "shim")] == "exec" and by_path["/usr"] == "exec"
+    assert all(by_path.get(p) == "exec" for p in sandbox._python_roots())
+    assert by_path["/etc/ld.so.cache"] == "read" and "/etc" not in by_path and "/" not in by_path
+    assert "/tmp" not in by_path and "/home" not in by_path and "/root" not in by_path
+    assert by_path["/dev/null"] == "device"
+    assert by_path["/proc"] == ("files" if ROOT and list(Path("/dev").glob("nvidia*")) else "read")
+    assert by_path["/proc/self/task"] == "files"  # its own threads' names (CUDA needs them)
+    assert "/sys" not in by_path and by_path["/sys/devices/system/cpu"] == "read"
+
+
+def test_landlock_rules_for_gpus(tmp_path, monkeypatch):
+    gpus = [Path("/dev/nvidia0"), Path("/dev/nvidiactl"), Path("/dev/nvidia-uvm")]
+    real_glob = Path.glob
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: iter(gpus) if str(self) == "/dev" and
+                        pattern == "nvidia*" else real_glob(self, pattern))
+    by_path = {path: access for access, path in sandbox.landlock_rules(tmp_path, [])}
+    assert all(by_path[str(g)] == "device" for g in gpus)
+    assert by_path["/proc"] == ("files" if ROOT else "read")

@@ -336,8 +336,7 @@ def run_plan(plan: Plan, entry: NotebookEntry, bundle: Bundle, result: GradeResu
                            env={"MLGRADER_DATA": str(data)} if data else None) as kernel:
             result.sandbox = kernel.mode
             if kernel.mode == "subprocess":
-                result.messages.append("graded in the fallback sandbox (no namespaces on this host): "
-                                       "resource limits applied, file system and network not hidden")
+                result.messages.append(kernel.sandbox_note())
             _start_agent(kernel, bundle.seed, entry.seed_torch)
             channel = Channel(kernel)
             _execute_steps(plan, entry, bundle, kernel, channel, result, verdicts)

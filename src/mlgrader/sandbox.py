@@ -14,10 +14,15 @@ Two modes, chosen by :func:`choose_mode`:
     writable scratch directory. The kernel talks to the grader over Unix sockets in that
     directory (ZeroMQ ``ipc`` transport), which works without a network.
 ``subprocess``
-    Where namespaces are unavailable (some containers): a plain process in the scratch
-    directory. The same resource limits apply, and as root it runs as an unprivileged
-    user (reaching a Python that user could not read through descriptors, or refusing to
-    grade); but the file system and the network are not hidden. Results say which mode ran.
+    Where namespaces are unavailable (some containers, CI runners that restrict user
+    namespaces): a plain process in the scratch directory. The same resource limits apply,
+    and as root it runs as an unprivileged user (reaching a Python that user could not read
+    through descriptors, or refusing to grade). Where the host has Linux Landlock the kernel
+    may read only its Python, the system's programs and libraries, a few files of /etc and
+    the data it is given, write only its scratch directory (its /tmp is a folder there), and
+    with Landlock ABI 4 open no TCP connection (see :func:`landlock_rules`); without
+    Landlock the file system and the network are not hidden. Results say which mode ran
+    and, in this one, what Landlock restricted (:attr:`SandboxKernel.landlock`).
 
 In both modes :mod:`mlgrader.sandbox_exec` applies the limits (memory, processes, file
 size, CPU time) before the kernel starts, so they bind everything the student starts. As
@@ -57,6 +62,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from traitlets import Type
 
+from . import landlock
 from .results import clip_text
 
 MODES = ("bubblewrap", "subprocess")
@@ -357,10 +363,12 @@ def _owned_by_me(proc: Path) -> bool:
 
 
 def kernel_argv(mode: str, workdir: Path, limits: Limits, uid: int | None, readonly: list[str],
-                hidden: list[str] = (), shim: Path | None = None) -> list[str]:
+                hidden: list[str] = (), shim: Path | None = None, landlock_report: Path | None = None) -> list[str]:
     """The kernel's command: the limiter, then (inside bubblewrap in that mode) the kernel.
 
     ``hidden`` folders are reached through descriptors and ``shim`` (see hidden_python_roots).
+    With ``landlock_report`` (fallback mode) the limiter applies :func:`landlock_rules` where
+    the host has Landlock and writes there what it restricted.
     """
     limiter = [
         sys.executable, "-m", "mlgrader.sandbox_exec",
@@ -375,10 +383,79 @@ def kernel_argv(mode: str, workdir: Path, limits: Limits, uid: int | None, reado
     if shim is not None:
         limiter += [*(a for folder in hidden for a in ("--reach", folder)), "--python-shim", str(shim)]
         python = str(shim / "bin" / "python3")
+    if landlock_report is not None and mode == "subprocess":
+        limiter += ["--landlock-report", str(landlock_report)]
+        limiter += [a for access, path in landlock_rules(workdir, readonly, shim)
+                    for a in ("--landlock", f"{access}:{path}")]
     limited_kernel = [*limiter, "--", python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     if mode == "bubblewrap":
         return _bubblewrap_argv(workdir, readonly, limited_kernel)
     return limited_kernel
+
+
+# --- Landlock in the fallback mode -------------------------------------------------------------
+#
+# What the fallback kernel may reach where the host has Landlock; everything else is denied
+# (listing "/" too; names can still be looked up and stat()ed: Landlock checks opening, not
+# path walks). Measured with strace on a kernel that imports numpy, torch and matplotlib,
+# trains, plots, and runs a DataLoader with two workers: besides its Python it reads
+# /etc/ld.so.cache, /etc/localtime and /etc/fonts, /sys/devices/system/cpu (core counts),
+# /proc, /var/cache/fontconfig, and writes /dev/null, /dev/shm (semaphores and torch's shared
+# tensors) and its temporary folder (TMPDIR, here inside the scratch directory). CUDA (tried
+# on an H100: the limiter with these rules, then torch training a small CNN there and in a
+# process it started) also needs /dev/nvidia* (read, write, ioctl) and to name its threads
+# in /proc/<pid>/task; no more of /sys than the CPU folders.
+
+# The files of /etc that programs in a kernel read; the rest of /etc (the host's
+# configuration, which may hold world-readable secrets) stays closed.
+ETC_READABLE = (
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group", "nsswitch.conf",
+    "host.conf", "hosts", "resolv.conf", "gai.conf", "protocols", "services", "networks", "ssl",
+    "ca-certificates", "ca-certificates.conf", "pki", "fonts", "os-release", "lsb-release", "debian_version",
+    "alternatives", "mime.types", "magic", "matplotlibrc", "jupyter", "ipython", "locale.alias", "locale.conf",
+    "xdg", "environment.d",
+)
+SYSTEM_PROGRAMS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# Devices a kernel writes; GPUs (/dev/nvidia*) are added where the host has them.
+WRITABLE_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+SYS_READABLE = ("/sys/devices/system/cpu", "/sys/devices/system/node", "/sys/fs/cgroup")
+
+
+def landlock_rules(workdir: Path, readonly: list[str], shim: Path | None = None) -> list[tuple[str, str]]:
+    """(access, path) rules for the fallback kernel: see :mod:`mlgrader.landlock` for the accesses."""
+    rules = [("exec", p) for p in SYSTEM_PROGRAMS]
+    python = {*_python_roots(), os.path.dirname(os.path.realpath(sys.executable))}
+    libdir = sysconfig.get_config_var("LIBDIR")  # a shared libpython
+    if libdir:
+        python.add(os.path.realpath(libdir))
+    if shim is not None:
+        python.add(str(shim))
+    rules += [("exec", p) for p in sorted(python)]
+    rules += [("read", f"/etc/{name}") for name in ETC_READABLE]
+    import mimetypes
+
+    rules += [("read", p) for p in mimetypes.knownfiles if p.startswith("/etc/")]
+    rules += [("read", "/proc"), ("read", "/dev"), ("read", "/var/cache/fontconfig")]
+    # Its own threads' names (pthread_setname_np on another thread writes /proc/self/task/<tid>/comm;
+    # measured on an H100: CUDA fails to start, error 304, where it cannot). The limiter opens
+    # this path, and the kernel is the limiter after exec: the kernel's own /proc entry.
+    rules += [("files", "/proc/self/task")]
+    rules += [("read", p) for p in [*SYS_READABLE, "/usr/share/datasets", *readonly]]
+    gpus = sorted(str(p) for p in Path("/dev").glob("nvidia*"))
+    rules += [("device", p) for p in gpus]  # GPU grading
+    if gpus and os.geteuid() == 0:
+        # CUDA in the processes the kernel starts names their threads too. As root every kernel
+        # has a uid of its own: by their permissions it may write only its own processes' files.
+        # (Not so for a grader that is not root: there CUDA works in the kernel process only.)
+        rules += [("files", "/proc")]
+    rules += [("device", p) for p in WRITABLE_DEVICES]
+    rules += [("write", "/dev/shm"), ("write", str(workdir))]
+    return rules
+
+
+def private_tmp(workdir: Path) -> Path:
+    """The fallback kernel's temporary folder (its TMPDIR), inside its scratch directory."""
+    return workdir / ".tmp"
 
 
 def kernel_env(workdir: Path, extra: dict[str, str] | None = None, threads: int | None = None) -> dict[str, str]:
@@ -420,6 +497,14 @@ def kernel_env(workdir: Path, extra: dict[str, str] | None = None, threads: int 
 
 
 # --- the kernel ------------------------------------------------------------------------
+
+
+def _read_report(path: Path) -> dict:
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return {"abi": 0, "applied": False, "reason": f"no report from the limiter ({type(exc).__name__})"}
+    return report if isinstance(report, dict) else {"abi": 0, "applied": False, "reason": "a malformed report"}
 
 
 # An output message the grader did not read (see _BoundedIOPubChannel): its type and size.
@@ -594,6 +679,8 @@ class SandboxKernel:
         self.uid: int | None = None  # the sandbox user, when we are root
         self._uid_lock: int | None = None
         self.leftovers = 0  # processes the notebook left running, killed by stop()
+        # Fallback mode: what Landlock restricted (mlgrader.landlock.status), read once started.
+        self.landlock: dict | None = None
         self._last_error_reply: dict | None = None
         self.dead = False
 
@@ -614,6 +701,11 @@ class SandboxKernel:
             raise
 
     def _start(self) -> None:
+        env = kernel_env(self.workdir, self._env, self.limits.threads)
+        if self.mode == "subprocess" and not (self._env or {}).get("TMPDIR"):
+            # A temporary folder of its own: with Landlock the shared /tmp is closed to it.
+            private_tmp(self.workdir).mkdir(exist_ok=True)
+            env["TMPDIR"] = str(private_tmp(self.workdir))
         if os.geteuid() == 0:  # never run student code as root: a uid of its own (see _claim_uid)
             self.uid, self._uid_lock = _claim_uid()
             os.chown(self.workdir, self.uid, self.uid)
@@ -624,7 +716,8 @@ class SandboxKernel:
         spec = Path(self._specdir.name) / "kernels" / "mlgrader-sandbox"
         spec.mkdir(parents=True)
         hidden, shim = self._python_shim()
-        argv = kernel_argv(self.mode, self.workdir, self.limits, self.uid, self._readonly, hidden, shim)
+        report = Path(self._specdir.name) / "landlock.json" if self.mode == "subprocess" else None
+        argv = kernel_argv(self.mode, self.workdir, self.limits, self.uid, self._readonly, hidden, shim, report)
         (spec / "kernel.json").write_text(json.dumps({
             "argv": argv, "display_name": "mlgrader sandbox", "language": "python",
             "interrupt_mode": "message",  # signals cannot reach a kernel inside bubblewrap
@@ -652,14 +745,21 @@ class SandboxKernel:
             on_cell_error=self._remember_error,
         )
         try:
-            self._client.start_new_kernel(env=kernel_env(self.workdir, self._env, self.limits.threads))
+            self._client.start_new_kernel(env=env)
             self._client.start_new_kernel_client()
             self._client.kc.iopub_channel.limit = self._client.iopub_limit
             self._client.kc.iopub_channel.unread = self._client.count_unread
+            if report is not None:  # the limiter wrote it before exec; the kernel has answered since
+                self.landlock = _read_report(report)
         except Exception as exc:
             how = (f" (its Python, in {', '.join(hidden)}, is not readable by other users and is reached through "
                    f"/proc/<pid>/fd; if that is what failed here: {FALLBACK_FIX})") if shim else ""
             raise SandboxError(f"the sandboxed kernel did not start ({self.mode} mode): {exc}{how}") from exc
+
+    def sandbox_note(self) -> str:
+        """One line on how this kernel was sandboxed, for a grade's messages (fallback mode)."""
+        return ("graded in the fallback sandbox (no namespaces on this host) "
+                + landlock.describe(self.landlock))
 
     def _python_shim(self) -> tuple[list[str], Path | None]:
         """The hidden Python folders and a folder for the shim, where the kernel needs them."""

