@@ -443,12 +443,13 @@ def test_bwrap_kernel_is_unprivileged(bwrap_kernel):
     assert int(got["cap"], 16) == 0
 
 
-def test_bwrap_has_no_network(bwrap_kernel):
+@pytest.fixture
+def host_listener():
+    """A TCP server on the host's loopback: (port, list of accepted connections)."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(4)
     server.settimeout(0.2)
-    port = server.getsockname()[1]
     accepted, done = [], threading.Event()
 
     def accept():
@@ -460,6 +461,14 @@ def test_bwrap_has_no_network(bwrap_kernel):
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
+    yield server.getsockname()[1], accepted
+    done.set()
+    thread.join(timeout=5)
+    server.close()
+
+
+def test_bwrap_has_no_network(bwrap_kernel, host_listener):
+    port, accepted = host_listener
     code = f"""\
 import json, socket
 out = {{}}
@@ -478,9 +487,6 @@ out["interfaces"] = [name for _, name in socket.if_nameindex()]
 print(json.dumps(out))
 """
     got = _value(bwrap_kernel, code)
-    done.set()
-    thread.join(timeout=5)
-    server.close()
     assert not accepted, "the sandbox reached a server on the host's loopback"
     assert got["host-loopback"] != "connected" and got["outside"] != "connected" and got["lan"] != "connected"
     assert got["udp"] != "sent"
@@ -665,33 +671,13 @@ def test_fallback_writes_only_its_scratch(fallback):
 
 
 @pytest.mark.skipif(LANDLOCK_ABI < 4, reason="TCP rules need Landlock ABI 4 (Linux 6.7)")
-def test_fallback_opens_no_tcp_connection(fallback):
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
-    server.settimeout(0.2)
-    port = server.getsockname()[1]
-    accepted, done = [], threading.Event()
-
-    def accept():
-        while not done.is_set() and not accepted:
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                pass
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        got = _attempts(fallback, {
-            "loopback": f"socket.create_connection(('127.0.0.1', {port}), timeout=3).close()",
-            "listen": "s = socket.socket(); s.bind(('0.0.0.0', 0)); s.listen(1)",
-            "unix": "socket.socketpair()",  # Unix sockets (the kernel's own transport) still work
-        })
-    finally:
-        done.set()
-        thread.join(timeout=5)
-        server.close()
+def test_fallback_opens_no_tcp_connection(fallback, host_listener):
+    port, accepted = host_listener
+    got = _attempts(fallback, {
+        "loopback": f"socket.create_connection(('127.0.0.1', {port}), timeout=3).close()",
+        "listen": "s = socket.socket(); s.bind(('0.0.0.0', 0)); s.listen(1)",
+        "unix": "socket.socketpair()",  # Unix sockets (the kernel's own transport) still work
+    })
     assert not accepted, "the fallback kernel reached a server on the host's loopback"
     assert got == {"loopback": "PermissionError", "listen": "PermissionError", "unix": "ok"}, got
 
