@@ -1495,12 +1495,15 @@ class Outcome:
 
 
 API_RUNNER = """\
-import json, resource, sys
+import json, sys
 from pathlib import Path
 from mlgrader.grade import grade_notebook
 result = grade_notebook(Path(sys.argv[1]), autograder_dir=Path(sys.argv[2]), mode=sys.argv[3])
 print(result.to_json())
-print(f"MLGRADER-GRADER-MAXRSS-MB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}", file=sys.stderr)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so it would report the RSS of
+# the process that started this one (a full pytest session: 607 MB) instead of ours.
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(f"MLGRADER-GRADER-MAXRSS-MB={peak_kb / 1024:.1f}", file=sys.stderr)
 """
 
 # A pre-warmed `mlgrader` command line: this process imports the grader once, then forks
