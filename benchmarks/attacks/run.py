@@ -459,6 +459,29 @@ def render(attacks, nbg, ott, mlg, mode, seconds, victims) -> str:
     return "\n".join(lines) + "\n"
 
 
+def remove_planted_fakes() -> list[str]:
+    """Undo fake-mlgrader-in-cwd where nbgrader and otter let it write: ~ and /tmp of this host.
+
+    Left there, ``python -c 'import numpy'`` run from the home folder imports the fake.
+    Only files with the attack's own contents are removed.
+    """
+    removed = []
+    for folder in (Path.home(), Path("/tmp")):
+        fakes = {folder / "numpy.py": "allclose = lambda *a, **k: True\n",
+                 folder / "sitecustomize.py": "import builtins; builtins.abs = lambda x: 0\n",
+                 folder / "zz_evil.pth": "import builtins; builtins.abs = lambda x: 0\n"}
+        for path, text in fakes.items():
+            if path.is_file() and path.read_text() == text:
+                path.unlink()
+                removed.append(str(path))
+        package = folder / "mlgrader"
+        if package.is_dir() and sorted(p.name for p in package.iterdir()) == ["__init__.py", "checks.py"] \
+                and "def _noop" in (package / "checks.py").read_text():
+            shutil.rmtree(package)
+            removed.append(str(package))
+    return removed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="attack names (default: the whole corpus)")
@@ -501,6 +524,8 @@ def main(argv=None) -> int:
         text = render(attacks, nbg, ott, mlg, mode, time.monotonic() - started, victims)
     finally:
         listener.close()
+        for planted in remove_planted_fakes():
+            print(f"removed what an attack planted on this host: {planted}", file=sys.stderr)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
         else:
