@@ -8,7 +8,8 @@ keep that from costing the grader memory or time:
 - :class:`CappedClient` (nbclient's executor) keeps at most ``output_bytes`` of output per
   cell and stops a kernel whose cell floods it (``flood_bytes``).
 
-:class:`mlgrader.sandbox.SandboxKernel` wires them together.
+Messages reach them through :mod:`mlgrader.iopub_relay`, which bounds the size of a whole
+message (ZeroMQ caps only frames); :class:`mlgrader.sandbox.SandboxKernel` wires them together.
 """
 
 from __future__ import annotations
@@ -64,6 +65,14 @@ class BoundedIOPubChannel(AsyncZMQSocketChannel):
 
 class BoundedKernelClient(AsyncKernelClient):
     iopub_channel_class = Type(BoundedIOPubChannel)
+    # Where the output channel subscribes instead of the kernel's own socket: a subclass
+    # sets it to the relay's address (see mlgrader.iopub_relay).
+    iopub_url = ""
+
+    def _make_url(self, channel: str) -> str:
+        if channel == "iopub" and self.iopub_url:
+            return self.iopub_url
+        return super()._make_url(channel)
 
 
 def _after_delimiter(frames: list) -> list:

@@ -45,6 +45,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,9 @@ MAX_ERROR_CHARS = 20_000  # of an exception's text kept for feedback
 # Two: a print flood arrives in messages of ~40 MB (ipykernel merges 0.2 s of output), and
 # queued here they are the grader's memory (126-145 MB peak under floods on a busy machine).
 RECEIVE_QUEUE = 2
+# The output relay's own memory cap: one message of MAX_MESSAGE_BYTES assembled, one being
+# forwarded, and Python. Anything it cannot hold ends it, and the notebook with it.
+RELAY_MEMORY_MB = 1024
 MB = 2**20
 
 
@@ -520,6 +524,9 @@ class SandboxKernel:
         # Fallback mode: what Landlock restricted (mlgrader.landlock.status), read once started.
         self.landlock: dict | None = None
         self._last_error_reply: dict | None = None
+        self._relay: subprocess.Popen | None = None  # mlgrader.iopub_relay, between kernel output and us
+        self._stopping = False
+        self.relay_failed = False  # the relay ended on its own: a message too large to forward
         self.dead = False
 
     # -- lifecycle --------------------------------------------------------------------
@@ -584,6 +591,7 @@ class SandboxKernel:
         )
         try:
             self._client.start_new_kernel(env=env)
+            self._start_relay(km)
             self._client.start_new_kernel_client()
             self._client.kc.iopub_channel.limit = self._client.iopub_limit
             self._client.kc.iopub_channel.unread = self._client.count_unread
@@ -593,6 +601,29 @@ class SandboxKernel:
             how = (f" (its Python, in {', '.join(hidden)}, is not readable by other users and is reached through "
                    f"/proc/<pid>/fd; if that is what failed here: {FALLBACK_FIX})") if shim else ""
             raise SandboxError(f"the sandboxed kernel did not start ({self.mode} mode): {exc}{how}") from exc
+
+    def _start_relay(self, km: AsyncKernelManager) -> None:
+        """Put :mod:`mlgrader.iopub_relay` between the kernel's output socket and this client."""
+        relay_url = f"ipc://{self._specdir.name}/iopub"  # outside the scratch: the kernel cannot replace it
+        self._relay = subprocess.Popen(
+            [sys.executable, "-m", "mlgrader.iopub_relay", km._make_url("iopub"), relay_url,
+             "--max-message-bytes", str(MAX_MESSAGE_BYTES), "--memory-mb", str(RELAY_MEMORY_MB)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        if self._relay.stdout.readline().strip() != b"ready":
+            raise SandboxError("the output relay (mlgrader.iopub_relay) did not start")
+        km.client_factory = type("RelayedKernelClient", (BoundedKernelClient,), {"iopub_url": relay_url})
+        threading.Thread(target=self._watch_relay, args=(self._relay,), daemon=True).start()
+
+    def _watch_relay(self, relay: subprocess.Popen) -> None:
+        """The relay ended on its own: a message over the limit (or beyond its memory). Stop the kernel."""
+        relay.wait()
+        if self._stopping or self._kernel_ended(within=1.0):  # a dead kernel disconnects too
+            return
+        self.relay_failed = True
+        client = self._client
+        if client is not None and client.running_cell is not None:
+            client.flooded_cells.add(client.running_cell)
+        self._kill_kernel()
 
     def sandbox_note(self) -> str:
         """One line on how this kernel was sandboxed, for a grade's messages (fallback mode)."""
@@ -615,6 +646,7 @@ class SandboxKernel:
         return hidden, shim
 
     def stop(self) -> None:
+        self._stopping = True
         client, self._client = self._client, None
         if client is not None and client.km is not None:
             if self._uid_lock is not None:
@@ -629,6 +661,11 @@ class SandboxKernel:
                 run_sync(client.km.cleanup_resources)()
             except Exception:
                 pass
+        if self._relay is not None:
+            self._relay.kill()
+            self._relay.wait()
+            self._relay.stdout.close()
+            self._relay = None
         if self._uid_lock is not None:  # only while the uid is still ours
             kill_all_of(self.uid)  # what the kernel left running: new sessions, double forks
             os.close(self._uid_lock)
@@ -647,6 +684,16 @@ class SandboxKernel:
         return max(0, len(processes_of(self.uid)) - (1 if kernel_alive else 0))
 
     # -- running code ---------------------------------------------------------------------
+
+    def _kernel_ended(self, within: float) -> bool:
+        """Whether the kernel's process has exited, or does so within ``within`` seconds."""
+        process = getattr(self._client.km.provisioner, "process", None) if self._client else None
+        deadline = time.monotonic() + within
+        while process is not None and time.monotonic() < deadline:
+            if process.poll() is not None:
+                return True
+            time.sleep(0.05)
+        return process is None
 
     def _kill_kernel(self) -> None:
         """Stop the kernel at once, from inside a cell's run (nbclient then reports it dead)."""
@@ -705,6 +752,11 @@ class SandboxKernel:
     def _died(self, outputs: list, index: int, seconds: float) -> CellRun:
         """The run of a cell that ended with the kernel's death: by an output flood, or else."""
         truncated = index in self._client.truncated_cells
+        if self.relay_failed:
+            return CellRun("died", list(outputs), seconds, "OutputFlood",
+                           f"output flood: the kernel sent a message over {MAX_MESSAGE_BYTES // MB} MB "
+                           "(or more than the grader's output relay holds), so the kernel was stopped",
+                           truncated=truncated)
         if index in self._client.flooded_cells:
             return CellRun("died", list(outputs), seconds, "OutputFlood",
                            f"output flood: more than {self.limits.flood_bytes // MB} MB of output, "

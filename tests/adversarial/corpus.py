@@ -1007,10 +1007,9 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("iopub-multipart-bomb", "a raw signed iopub message of ten 100 MB frames sharing one buffer: 1 GB for "
                                    "the grader to receive, 100 MB for the kernel to send", "stub",
            cells=(_after("setup-2", IOPUB_MULTIPART_BOMB),), exact_score=0.0, expect=("output flood",),
-           runner="api", max_grader_rss_mb=500,
-           xfail_contained=(("bubblewrap", "VULN: ZeroMQ assembles a whole multipart message in the grader before "
-                                           "it can be dropped unread, and limits only each frame's size: the grader "
-                                           "grows by the message (1 GB here, ~1070 MB peak)"),)),
+           # ZeroMQ assembles a whole message before anyone can look at it and caps only each
+           # frame: the output relay (mlgrader.iopub_relay) takes that memory, not the grader.
+           runner="api", max_grader_rss_mb=500, modes=("bubblewrap", "subprocess")),
     Attack("iopub-content-not-dict", "a raw signed stream message whose content is a JSON list", "stub",
            cells=(_after("setup-2", IOPUB_NOT_A_DICT),), exact_score=0.0, expect=("could not read",)),
     Attack("forged-reply-first", "df publishes a forged helper reply before the real one", "wrong",
