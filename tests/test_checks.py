@@ -493,3 +493,15 @@ def test_seed_everything_makes_random_numbers_repeat():
     assert seed_everything() == 0
     with pytest.raises(ValueError):
         seed_everything(-1)
+
+
+def test_fit_weights_names_the_file_and_layout_when_weights_do_not_fit():
+    from mlgrader.artifacts import fit_weights
+
+    saved = torch.nn.Linear(784, 10).state_dict()
+    model = fit_weights(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)),
+                        {f"1.{k}": v for k, v in saved.items()}, "w.safetensors", "Flatten + Linear(784, 10)")
+    assert not model.training and torch.equal(model[1].weight, saved["weight"])
+    with pytest.raises(AssertionError, match=r"w\.safetensors does not fit Flatten \+ Linear\(784, 10\)"):
+        fit_weights(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)), saved,
+                    "w.safetensors", "Flatten + Linear(784, 10)")

@@ -83,6 +83,19 @@ def load_state_dict(name: str) -> dict:
     return dict(state)
 
 
+def fit_weights(model, weights: dict, name: str, layout: str):
+    """``model`` (the grader's own) with ``weights`` loaded, in eval mode.
+
+    Weights that do not fit fail the test with a message naming the file and the expected
+    ``layout`` (e.g. "Flatten + Linear(784, 10)"), instead of torch's RuntimeError.
+    """
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise AssertionError(f"{name} does not fit {layout}: {exc}") from None
+    return model.eval()
+
+
 def copy_artifacts(source_dir: Path, names: list[str], dest_dir: Path) -> list[str]:
     """Copy the named files that sit next to a submission into its scratch folder.
 

@@ -187,6 +187,7 @@ def _jobs(root: Path, assignments: list[str] | None, autograder_dir: Path, mode:
           skipped: list[CaseResult]) -> list[_Job]:
     """The grading jobs; variants that cannot show on this machine go to ``skipped``."""
     jobs = []
+    machine = None  # "gpu" or "no-gpu", asked once and only when a variant needs it (imports torch)
     names = assignments or sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir())
     for assignment in names:
         variants = load_variants(root / "solutions" / assignment / "variants.toml")
@@ -204,7 +205,7 @@ def _jobs(root: Path, assignments: list[str] | None, autograder_dir: Path, mode:
                 if variant.notebook not in (None, nb_name):
                     continue
                 edited = apply_variant(solution_nb, variant)  # applied anyway: a stale edit is an error
-                if variant.needs and variant.needs != machine_kind():
+                if variant.needs and variant.needs != (machine := machine or machine_kind()):
                     skipped.append(CaseResult(assignment, nb_name, f"variant {variant.name}", True, 0, 0,
                                               f"skipped: shows only on a machine with {_NEEDS_WORDS[variant.needs]}",
                                               skipped=True))
