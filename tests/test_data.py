@@ -182,3 +182,19 @@ def test_digits_split_is_deterministic():
     for left, right in zip(a, b):
         np.testing.assert_array_equal(left, right)
     assert not np.array_equal(a[1], data.train_test_split_digits(seed=1)[1])
+
+
+def test_folder_handed_to_the_sandbox_is_the_one_found_first(monkeypatch, tmp_path, source_dir):
+    # The grader binds this folder into the kernel: it must be where both splits were found.
+    both = tmp_path / "both"
+    both.mkdir()
+    for file in source_dir.glob("*-ubyte.gz"):
+        shutil.copy(file, both / file.name)
+    monkeypatch.setenv("MLGRADER_DATA", str(both))
+    assert data.fashion_mnist_folder() == both
+    only_train = tmp_path / "only-train"
+    only_train.mkdir()
+    for file in source_dir.glob("train-*-ubyte.gz"):
+        shutil.copy(file, only_train / file.name)
+    monkeypatch.setenv("MLGRADER_DATA", str(only_train))  # the test split lies elsewhere, or nowhere
+    assert data.fashion_mnist_folder() != only_train
