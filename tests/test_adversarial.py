@@ -27,7 +27,7 @@ import pytest
 
 from adversarial import corpus
 from adversarial.runner import CaseRun, Listener, grade_case, hidden_lines_in, make_bundles
-from mlgrader.sandbox import bubblewrap_works
+from mlgrader.sandbox.modes import bubblewrap_works
 
 pytestmark = pytest.mark.slow
 
@@ -173,13 +173,14 @@ def test_grader_calls_do_not_import_torch_in_the_kernel():
     import shutil
     import tempfile
 
-    from mlgrader.remote import Channel
-    from mlgrader.sandbox import Limits, SandboxKernel
+    from mlgrader.channel.proxy import Channel
+    from mlgrader.sandbox.kernel import SandboxKernel
+    from mlgrader.sandbox.limits import Limits
 
     workdir = Path(tempfile.mkdtemp(prefix="mlgrader-adv-"))
     try:
         with SandboxKernel(workdir, Limits()) as kernel:
-            started = kernel.run("import mlgrader.agent\nmlgrader.agent.start(globals())", timeout=60)
+            started = kernel.run("import mlgrader.channel.kernel_agent as a\na.start(globals())", timeout=60)
             assert started.ok, started.error_value
             assert kernel.run("def df(x):\n    return 2 * x", timeout=30).ok
             df = Channel(kernel).export(["df"])["df"]

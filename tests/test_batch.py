@@ -14,10 +14,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from mlgrader.batch import BatchOptions, grade_batch, run_batch
-from mlgrader.grade_task import GradeTask, TaskOutcome
-from mlgrader.runners import ProcessFailure, run_in_fresh_processes
-from mlgrader.submissions import collect_submissions, student_from_path
+from mlgrader import cli
+from mlgrader.batch import BatchOptions, run_batch
+from mlgrader.batch.executors import ProcessFailure, run_in_fresh_processes
+from mlgrader.batch.layouts import collect_submissions, student_from_path
+from mlgrader.batch.tasks import GradeTask, TaskOutcome
 from mlgrader.results import GradeResult
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,18 +46,26 @@ def make_class(root: Path) -> Path:
     return root
 
 
-def batch_args(paths, out, **overrides) -> SimpleNamespace:
-    args = dict(paths=[str(p) for p in paths], assignment=None, autograder=str(ROOT / "autograder"), workers=2,
-                scheduler=None, out=str(out), sandbox=None, json=True)
-    args.update(overrides)
-    return SimpleNamespace(**args)
+def batch_args(paths, out, autograder=None, workers=2, scheduler=None) -> list[str]:
+    """The argv of `mlgrader grade-batch ... --json`."""
+    args = ["grade-batch", *[str(p) for p in paths], "--out", str(out), "--json",
+            "--autograder", str(autograder or ROOT / "autograder")]
+    if workers is not None:
+        args += ["--workers", str(workers)]
+    if scheduler:
+        args += ["--scheduler", scheduler]
+    return args
 
 
-def run_cli(args) -> tuple[int, list[dict], float]:
+def grade_batch(argv: list[str]) -> int:
+    return cli.main(argv)
+
+
+def run_cli(argv) -> tuple[int, list[dict], float]:
     stdout = io.StringIO()
     started = time.monotonic()
     with contextlib.redirect_stdout(stdout):
-        code = grade_batch(args)
+        code = cli.main(argv)
     return code, [json.loads(line) for line in stdout.getvalue().splitlines()], time.monotonic() - started
 
 

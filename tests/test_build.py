@@ -9,8 +9,11 @@ import nbformat
 import pytest
 
 from conftest import ASSIGNMENT, ROOT, grade_id, run_cli
-from mlgrader.authoring import AuthoringError, public_part, read_solution
-from mlgrader.build import build, source_notebook
+from mlgrader.authoring.build import build
+from mlgrader.authoring.errors import AuthoringError
+from mlgrader.authoring.notebooks import source_notebook
+from mlgrader.authoring.solution import read_solution
+from mlgrader.bundle import public_part
 from mlgrader.bundle import load_bundle
 
 

@@ -198,3 +198,23 @@ def test_folder_handed_to_the_sandbox_is_the_one_found_first(monkeypatch, tmp_pa
         shutil.copy(file, only_train / file.name)
     monkeypatch.setenv("MLGRADER_DATA", str(only_train))  # the test split lies elsewhere, or nowhere
     assert data.fashion_mnist_folder() != only_train
+
+
+def test_a_kernel_gets_only_the_data_sets_its_bundle_declares(monkeypatch, tmp_path, source_dir):
+    both = tmp_path / "both"
+    both.mkdir()
+    for file in source_dir.glob("*-ubyte.gz"):
+        shutil.copy(file, both / file.name)
+    monkeypatch.setenv("MLGRADER_DATA", str(both))
+    none = data.kernel_data(())
+    assert none.readonly == () and none.env == {"MLGRADER_OFFLINE": "1"}  # never downloads, sees no data
+    fashion = data.kernel_data(("fashion-mnist",))
+    assert fashion.readonly == (str(both),)
+    assert fashion.env == {"MLGRADER_OFFLINE": "1", "MLGRADER_DATA": str(both)}
+    with pytest.raises(ValueError, match="unknown data set"):
+        data.kernel_data(("imagenet",))
+
+
+def test_the_build_declares_the_data_sets_a_notebook_loads():
+    assert data.datasets_used_by({"fashion_mnist_tensors", "FASHION_CLASSES"}) == ("fashion-mnist",)
+    assert data.datasets_used_by({"digits", "train_test_split_digits"}) == ()

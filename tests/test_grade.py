@@ -177,7 +177,7 @@ def test_fallback_sandbox_grades_the_same(mode):
     result = grade_json(SAMPLES / "carol.ipynb", "--sandbox", mode)
     assert result["sandbox"] == mode and result["score"] == 3
     assert any("fallback sandbox" in m for m in result["messages"])
-    from mlgrader import landlock
+    from mlgrader.sandbox import landlock
 
     abi = landlock.abi_version()[0]  # and what Landlock restricted, where the host has it
     note = next(m for m in result["messages"] if "fallback sandbox" in m)

@@ -1,6 +1,5 @@
-"""Tests for mlgrader.gradebook against real nbgrader sqlite gradebooks, read back with nbgrader's API."""
+"""Tests for mlgrader.batch.gradebook against real nbgrader sqlite gradebooks, read back with nbgrader's API."""
 
-import csv
 import json
 import shutil
 import subprocess
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlgrader import results
-from mlgrader.gradebook import EXPORT_COLUMNS, export_csv, record_grades
+from mlgrader.batch.gradebook import record_grades
 from mlgrader.results import GradeResult
 
 api = pytest.importorskip("nbgrader.api")
@@ -45,7 +44,7 @@ def nbgrader_course(tmp_path_factory) -> Path:
         "c = get_config()\n"
         f"c.CourseDirectory.root = {str(course)!r}\n"
         f"c.CourseDirectory.db_url = 'sqlite:///{course}/gradebook.db'\n")
-    from mlgrader.build import nbgrader_env
+    from mlgrader.authoring.release import nbgrader_env
 
     nbgrader = Path(sys.executable).parent / "nbgrader"
     proc = subprocess.run([str(nbgrader), "generate_assignment", ASSIGNMENT, "--force"], cwd=course,
@@ -131,22 +130,10 @@ def test_results_without_an_assignment_are_skipped_not_recorded(db_url):
         record_grades([broken], url, [])
 
 
-def test_export_csv_has_nbgrader_export_columns(tmp_path):
-    second_notebook = GradeResult(ASSIGNMENT, 1.0, 2.0, notebook="extra", submission="alice.ipynb")
-    alice = result_with(ALL)
-    path = export_csv([alice, second_notebook, result_with(set())], tmp_path / "grades.csv",
-                      student_ids=["alice", "alice", "bob"])
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert tuple(rows[0]) == EXPORT_COLUMNS
-    assert [(r["student_id"], float(r["score"]), float(r["max_score"])) for r in rows] == [
-        ("alice", 9.0, 10.0), ("bob", 0.0, 8.0)]
-
-
 def test_a_batch_records_its_graded_rows_only(db_url, tmp_path):
-    from mlgrader.batch import record_in_gradebook, saved_results, write_row_files
-    from mlgrader.batch_rows import BatchRow
-    from mlgrader.submissions import Submission
+    from mlgrader.batch.layouts import Submission
+    from mlgrader.batch.rows import BatchRow
+    from mlgrader.batch.run import record_in_gradebook, write_row_files
 
     rows = [BatchRow(Submission(Path("a.ipynb"), "alice", key="alice"), result_with(ALL), "graded", ""),
             BatchRow(Submission(Path("b.ipynb"), "bob", key="bob"), result_with(set()), "error",
@@ -158,5 +145,6 @@ def test_a_batch_records_its_graded_rows_only(db_url, tmp_path):
         assert gb.find_submission(ASSIGNMENT, "alice").score == 8.0
     for row in rows:
         write_row_files(row, tmp_path / "out")
-    results, students = saved_results(tmp_path / "out")
-    assert students == ["alice"] and results[0].score == 8.0
+    saved = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "out" / "results").glob("*.json")}
+    assert (saved["alice"]["status"], saved["alice"]["score"]) == ("graded", 8.0)
+    assert saved["bob"]["status"] == "error"  # on file, but never in the gradebook

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mlgrader.authoring import public_part
-from mlgrader.grade import grade_notebook
+from mlgrader.bundle import public_part
+from mlgrader.grading import grade_notebook
 from mlgrader.report import ReportRow, write_class_report, write_feedback
 from mlgrader import results
 from mlgrader.results import CellOutcome, GradeResult

@@ -1,9 +1,9 @@
-"""Direct tests of mlgrader.sandbox.SandboxKernel in both modes: limits, recovery, isolation.
+"""Direct tests of mlgrader.sandbox.kernel.SandboxKernel in both modes: limits, recovery, isolation.
 
 Non-destructive checks share one kernel per mode (and one with small limits); checks that
 kill or wedge a kernel start their own. As root, both modes run the kernel as a uid of its
 own, also where the interpreter is not readable by other users (a pyenv under /root): the
-fallback kernel then reaches it through descriptors (sandbox.hidden_python_roots).
+fallback kernel then reaches it through descriptors (python_access.hidden_python_roots).
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from mlgrader import landlock, sandbox
-from mlgrader.sandbox import Limits, SandboxKernel, bubblewrap_works
+from mlgrader.sandbox import kernel as sandbox_kernel
+from mlgrader.sandbox import landlock, policy, python_access, users
+from mlgrader.sandbox.kernel import SandboxKernel
+from mlgrader.sandbox.limits import Limits, SandboxError
+from mlgrader.sandbox.modes import bubblewrap_works
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +39,7 @@ MODES = [pytest.param("bubblewrap", marks=needs_bwrap), "subprocess"]
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="the kernel gets a uid of its own only when the grader is root")
 # Where the interpreter lives under a folder other users cannot enter (here a pyenv in /root)
-HIDDEN_PYTHON = sandbox.hidden_python_roots()
+HIDDEN_PYTHON = python_access.hidden_python_roots()
 SECRET = f"secret-{uuid.uuid4().hex}"
 
 
@@ -117,7 +120,8 @@ def test_environment_is_explicit(kernel):
     env = _value(kernel, "import os, json\nprint(json.dumps(dict(os.environ)))")
     assert SECRET not in json.dumps(env)
     assert env["HOME"] == str(kernel.workdir)
-    assert env.get("MLGRADER_OFFLINE") == "1"
+    # The sandbox names no data of its own: data folders and settings are the caller's (grading).
+    assert "MLGRADER_OFFLINE" not in env and "MLGRADER_DATA" not in env
 
 
 def test_memory_limit_gives_memoryerror_not_a_dead_grader(limited):
@@ -270,7 +274,7 @@ def test_fallback_kernel_is_not_root(tmp_path):
     try:
         got = _value(k, "import os, json\nprint(json.dumps([os.getuid(), os.geteuid(), os.getgid(), os.getgroups()]))")
         assert got == [k.uid, k.uid, k.uid, []] and k.uid != 0
-        assert sandbox.UID_RANGE[0] <= k.uid < sandbox.UID_RANGE[1]
+        assert users.UID_RANGE[0] <= k.uid < users.UID_RANGE[1]
     finally:
         k.stop()
 
@@ -287,7 +291,7 @@ import json, os, subprocess, sys
 out = {{"base": sys.base_prefix, "executable": sys.executable,
        "shim_writable": os.access(os.path.dirname(sys.executable), os.W_OK)}}
 # processes the kernel starts (with their descriptors closed) run the same Python and packages
-child = subprocess.run([sys.executable, "-c", "import numpy, ipykernel, mlgrader.agent; print('ok')"],
+child = subprocess.run([sys.executable, "-c", "import numpy, ipykernel, mlgrader.channel.kernel_agent; print('ok')"],
                        capture_output=True, text=True)
 out["child"] = child.stdout.strip() or child.stderr[-500:]
 out["path_python"] = subprocess.run(["python", "-c", "print('ok')"], capture_output=True, text=True).stdout.strip()
@@ -309,7 +313,7 @@ print(json.dumps(out))
 
 
 def test_python_shim_runs_this_python_with_its_packages(tmp_path):
-    from mlgrader import sandbox_exec
+    from mlgrader.sandbox import limiter as sandbox_exec
 
     via = tmp_path / "via"  # stands for /proc/<pid>/fd/<n>, a descriptor of the real folder
     via.symlink_to(os.path.realpath(sys.base_prefix))
@@ -318,7 +322,7 @@ def test_python_shim_runs_this_python_with_its_packages(tmp_path):
     shim.mkdir()
     sandbox_exec.build_python_shim(shim, through)
     env = sandbox_exec.shim_environment({"PATH": "/usr/bin:/bin"}, through, shim)
-    code = "import sys, numpy, ipykernel, mlgrader.agent; print(sys.prefix, sys.base_prefix, sys.executable)"
+    code = "import sys, numpy, ipykernel, mlgrader.channel.kernel_agent; print(sys.prefix, sys.base_prefix, sys.executable)"
     out = subprocess.run(["python", "-c", code], env={**env, "PYTHONPATH": str(REPO / "src")},
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -329,15 +333,15 @@ def test_python_shim_runs_this_python_with_its_packages(tmp_path):
 
 @needs_root
 def test_fallback_refuses_where_python_cannot_be_reached(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "hidden_python_roots", lambda: [str(tmp_path / "no-such-python")])
+    monkeypatch.setattr(sandbox_kernel, "hidden_python_roots", lambda: [str(tmp_path / "no-such-python")])
     workdir = Path(tempfile.mkdtemp(prefix="mlgrader-sandbox-test-"))
     try:
-        with pytest.raises(sandbox.SandboxError) as caught:
+        with pytest.raises(SandboxError) as caught:
             SandboxKernel(workdir, Limits(startup_timeout=20), mode="subprocess").start()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     message = str(caught.value)
-    assert "no-such-python" in message and sandbox.FALLBACK_FIX in message
+    assert "no-such-python" in message and python_access.FALLBACK_FIX in message
 
 
 @needs_root
@@ -345,32 +349,32 @@ def test_fallback_refuses_a_scratch_folder_the_sandbox_user_cannot_enter(tmp_pat
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     (private / "scratch").mkdir()
-    with pytest.raises(sandbox.SandboxError, match="set TMPDIR"):
+    with pytest.raises(SandboxError, match="set TMPDIR"):
         SandboxKernel(private / "scratch", Limits(), mode="subprocess").start()
 
 
 def test_each_kernel_claims_a_uid_of_its_own(monkeypatch):
-    first, lock = sandbox._claim_uid()
+    first, lock = users.claim_uid()
     try:
         draws = iter([first, first + 1])
-        monkeypatch.setattr(sandbox.random.SystemRandom, "randrange", lambda self, *a: next(draws))
-        second, other = sandbox._claim_uid()  # the first draw is locked by the first kernel
+        monkeypatch.setattr(users.random.SystemRandom, "randrange", lambda self, *a: next(draws))
+        second, other = users.claim_uid()  # the first draw is locked by the first kernel
         os.close(other)
     finally:
         os.close(lock)
     assert second == first + 1
-    assert sandbox.UID_RANGE[0] <= first < sandbox.UID_RANGE[1]
+    assert users.UID_RANGE[0] <= first < users.UID_RANGE[1]
 
 
 def test_kill_all_of_refuses_uids_that_are_not_sandbox_users():
-    for uid in (0, os.getuid(), 1000, sandbox.UID_RANGE[1]):
+    for uid in (0, os.getuid(), 1000, users.UID_RANGE[1]):
         with pytest.raises(ValueError):
-            sandbox.kill_all_of(uid)
+            users.kill_all_of(uid)
 
 
 @needs_root
 def test_kill_all_of_kills_detached_processes_of_that_uid_only():
-    uid = sandbox.UID_RANGE[0] + 99_999 - os.getpid() % 1000
+    uid = users.UID_RANGE[0] + 99_999 - os.getpid() % 1000
     token = f"detached-{uuid.uuid4().hex}"
     daemon = f"import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\n"
     started = subprocess.Popen(["sh", "-c", f"sleep 60 & sleep 60 & exec sleep 60 # {token}"],
@@ -378,10 +382,10 @@ def test_kill_all_of_kills_detached_processes_of_that_uid_only():
     mine = subprocess.Popen(["sleep", "60"])  # the grader's own: must survive
     try:
         time.sleep(0.3)
-        assert len(sandbox.processes_of(uid)) == 3
-        sandbox.kill_all_of(uid)
+        assert len(users.processes_of(uid)) == 3
+        users.kill_all_of(uid)
         started.wait(timeout=5)
-        assert sandbox.processes_of(uid) == []
+        assert users.processes_of(uid) == []
         assert mine.poll() is None
     finally:
         mine.kill()
@@ -556,7 +560,7 @@ def test_bwrap_sees_only_its_own_processes(bwrap_kernel):
 
 # --------------------------------------------------------------------------- Landlock (fallback mode)
 #
-# Where the host has Landlock the fallback kernel reaches only what sandbox.landlock_rules
+# Where the host has Landlock the fallback kernel reaches only what policy.landlock_rules
 # allows. The files these tests put out of reach are ones the sandbox user could read or
 # write by their permissions (world-readable, world-writable, in folders anyone may enter),
 # so that only Landlock stands in the way.
@@ -685,7 +689,7 @@ def test_fallback_opens_no_tcp_connection(fallback, host_listener):
 
 SIGNAL_THE_PARENT = """\
 import os, sys
-from mlgrader import landlock
+from mlgrader.sandbox import landlock
 prepared = landlock.enforce(landlock.prepare(landlock.Policy([("exec", "/")])))
 assert landlock.status(prepared)["scoped"], landlock.status(prepared)
 try:
@@ -744,7 +748,7 @@ print(json.dumps({"steps": len(losses), "finite": bool(np.isfinite(losses).all()
 """
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not sandbox.hidden_python_roots(),
+@pytest.mark.skipif(os.geteuid() != 0 or not python_access.hidden_python_roots(),
                     reason="only a root grader whose Python other users cannot reach uses the shim")
 def test_fallback_realpath_of_the_python_stays_readable(fallback):
     # matplotlib finds its fonts through os.path.realpath(); from a path through the
@@ -785,13 +789,14 @@ def test_without_landlock_the_kernel_runs_with_limits_only_and_says_so(monkeypat
 
 
 def test_landlock_rules_cover_what_the_kernel_needs(tmp_path):
-    rules = sandbox.landlock_rules(tmp_path / "scratch", ["/srv/data"], shim=tmp_path / "shim")
+    rules = policy.landlock_rules(tmp_path / "scratch", ["/srv/data"], shim=tmp_path / "shim")
     by_path = {path: access for access, path in rules}
     assert by_path[str(tmp_path / "scratch")] == "write" and by_path["/dev/shm"] == "write"
     assert {p for p, a in by_path.items() if a == "write"} == {str(tmp_path / "scratch"), "/dev/shm"}
-    assert by_path["/srv/data"] == "read" and by_path["/usr/share/datasets"] == "read"
+    assert by_path["/srv/data"] == "read"
+    assert "/usr/share/datasets" not in by_path  # data is the caller's to name (grading: the bundle's data sets)
     assert by_path[str(tmp_path / "shim")] == "exec" and by_path["/usr"] == "exec"
-    assert all(by_path.get(p) == "exec" for p in sandbox._python_roots())
+    assert all(by_path.get(p) == "exec" for p in python_access.python_roots())
     assert by_path["/etc/ld.so.cache"] == "read" and "/etc" not in by_path and "/" not in by_path
     assert "/tmp" not in by_path and "/home" not in by_path and "/root" not in by_path
     assert by_path["/dev/null"] == "device"
@@ -805,6 +810,6 @@ def test_landlock_rules_for_gpus(tmp_path, monkeypatch):
     real_glob = Path.glob
     monkeypatch.setattr(Path, "glob", lambda self, pattern: iter(gpus) if str(self) == "/dev" and
                         pattern == "nvidia*" else real_glob(self, pattern))
-    by_path = {path: access for access, path in sandbox.landlock_rules(tmp_path, [])}
+    by_path = {path: access for access, path in policy.landlock_rules(tmp_path, [])}
     assert all(by_path[str(g)] == "device" for g in gpus)
     assert by_path["/proc"] == ("files" if ROOT else "read")

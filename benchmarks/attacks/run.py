@@ -359,7 +359,7 @@ def mlgrader_jobs(attacks: list[corpus.Attack], mode: str) -> list[tuple[corpus.
 
 
 def mlgrader_run(root: Path, attacks: list[corpus.Attack], listener: Listener, workers: int = 3) -> dict[str, Cell]:
-    from mlgrader.sandbox import bubblewrap_works
+    from mlgrader.sandbox.modes import bubblewrap_works
 
     mode = "bubblewrap" if bubblewrap_works() else "subprocess"
     bundles = make_bundles(root)

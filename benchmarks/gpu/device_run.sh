@@ -24,7 +24,7 @@ if ! command -v bwrap >/dev/null; then
 fi
 export MLGRADER_DATA=$PWD/.data PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-python3 -c 'import mlgrader.sandbox as s; print("sandbox mode:", s.choose_mode())'
+python3 -c 'import mlgrader.sandbox.modes as s; print("sandbox mode:", s.choose_mode())'
 
 (CUDA_VISIBLE_DEVICES= OMP_NUM_THREADS=2 taskset -c 0,1 \
     python3 benchmarks/gpu/measure.py --out "$out" --label cpu2 --seed-loop --assignments "${assignments[@]}" >"$out/cpu2.log" 2>&1

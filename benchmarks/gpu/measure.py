@@ -85,7 +85,7 @@ def train_submission(assignment: str, folder: Path) -> dict:
 
 def grade_submission(assignment: str, folder: Path, keep_weights: bool) -> dict:
     """``mlgrader grade`` of the notebook in ``folder``, with or without its saved weights."""
-    from mlgrader.grade import grade_notebook
+    from mlgrader.grading import grade_notebook
 
     notebook = ASSIGNMENTS[assignment]
     source = folder

@@ -18,6 +18,7 @@ import contextvars
 import io
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 MAX_ARTIFACT_BYTES = 512 * 1024 * 1024
@@ -28,6 +29,10 @@ _FOLDER: contextvars.ContextVar[Path | None] = contextvars.ContextVar("mlgrader_
 
 class ArtifactError(ValueError):
     """A saved file is missing, too large, not a regular file, or not loadable as weights."""
+
+
+class ArtifactMissing(ArtifactError):
+    """The saved file does not exist (the notebook did not save it, or not there)."""
 
 
 @contextlib.contextmanager
@@ -50,7 +55,7 @@ def read_artifact_bytes(name: str, max_bytes: int = MAX_ARTIFACT_BYTES) -> bytes
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise ArtifactError(f"{name} was not found: did the notebook save it (in its own folder)?") from None
+        raise ArtifactMissing(f"{name} was not found: did the notebook save it (in its own folder)?") from None
     except OSError as exc:
         raise ArtifactError(f"{name} cannot be read ({exc.strerror}); it must be a plain file, not a link") from None
     with os.fdopen(fd, "rb") as handle:
@@ -96,18 +101,30 @@ def fit_weights(model, weights: dict, name: str, layout: str):
     return model.eval()
 
 
-def copy_artifacts(source_dir: Path, names: list[str], dest_dir: Path) -> list[str]:
+@dataclass(frozen=True)
+class CopyNote:
+    """A file listed in ``artifacts`` that was not copied: missing (the notebook retrains) or refused."""
+
+    name: str
+    missing: bool
+    text: str
+
+
+def copy_artifacts(source_dir: Path, names: list[str], dest_dir: Path) -> list[CopyNote]:
     """Copy the named files that sit next to a submission into its scratch folder.
 
-    Returns notes for the feedback about files that were missing or refused.
+    Returns a note for each file that was missing or refused.
     """
     notes = []
     for name in names:
         token = _FOLDER.set(Path(source_dir))
         try:
             data = read_artifact_bytes(name)
+        except ArtifactMissing as exc:
+            notes.append(CopyNote(name, True, f"not copied into the sandbox: {exc}"))
+            continue
         except ArtifactError as exc:
-            notes.append(f"not copied into the sandbox: {exc}")
+            notes.append(CopyNote(name, False, f"not copied into the sandbox: {exc}"))
             continue
         finally:
             _FOLDER.reset(token)

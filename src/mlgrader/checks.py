@@ -24,12 +24,13 @@ student.
 from __future__ import annotations
 
 import math
-import random
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from .seeding import seed_everything
 
 __all__ = (
     "CheckFailure",
@@ -1104,27 +1105,3 @@ def check_probabilities(p: Any, *, axis: int = -1, name: str = "probabilities") 
         else:
             hint = "These look like unnormalised scores: apply softmax, or divide by the sum."
     raise CheckFailure(problem, expected=f"sums of 1 along axis {axis}", found=_summarize_array(sums), hint=hint)
-
-
-# --------------------------------------------------------------------------- seeding
-
-
-def seed_everything(seed: int = 0) -> int:
-    """Seed python's ``random``, numpy and (if installed) torch, on all devices; return ``seed``.
-
-    This imports torch when it is installed, since a notebook may import it only after
-    seeding.
-    """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed_everything: seed must be an int in [0, 2**32), got {seed!r}")
-    seed = int(seed)
-    random.seed(seed)
-    np.random.seed(seed)
-    try:
-        import torch
-    except ImportError:
-        return seed
-    torch.manual_seed(seed)  # also seeds CUDA and MPS generators
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
-    return seed

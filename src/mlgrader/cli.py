@@ -1,8 +1,9 @@
 """The ``mlgrader`` command: parses arguments, calls one function, prints.
 
-Exit status: 0 success (for ``grade``: a grade was produced, however low); 1 the command
-ran and found a problem (stale build, failed validation, a batch with errors); 2 bad
-input or usage (no such file or assignment, unreadable bundle).
+This is the only module that prints or chooses an exit status. Exit status: 0 success
+(for ``grade``: a grade was produced, however low); 1 the command ran and found a problem
+(stale build, failed validation, a batch with errors); 2 bad input or usage (no such file
+or assignment, unreadable bundle, a broken variants.toml).
 """
 
 from __future__ import annotations
@@ -13,17 +14,64 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+SANDBOX_HELP = "default: bubblewrap where it works, else subprocess ($MLGRADER_SANDBOX)"
+
+
+def _error(command: str, message: object) -> None:
+    print(f"mlgrader {command}: {message}", file=sys.stderr)
+
+
+def _config(args):
+    from .config import GradingConfig
+
+    return GradingConfig.from_env(sandbox=getattr(args, "sandbox", None))
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr (the :class:`mlgrader.batch.executors.Progress` of the
+    command line), silent when stderr is not a terminal."""
+
+    def __init__(self, verb: str):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        self._progress = Progress(TextColumn(verb), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                  # labels come from folder names and variants: never rich markup
+                                  TextColumn("{task.description}", markup=False), console=console,
+                                  transient=True, disable=not console.is_terminal)
+        self._task = None
+
+    def __enter__(self) -> "_ProgressBar":
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.__exit__(*exc)
+
+    def start(self, total: int) -> None:
+        self._task = self._progress.add_task("", total=total)
+
+    def advance(self, label: str) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, advance=1, description=label)
+
+
+# --- build -----------------------------------------------------------------------------------
 
 
 def _cmd_build(args) -> int:
-    from .authoring import AuthoringError
-    from .build import BuildError, build
+    from .authoring.build import build
+    from .authoring.errors import AuthoringError, BuildError
 
     try:
         report = build(Path(args.root), args.assignments or None, check=args.check)
-    except (AuthoringError, BuildError) as exc:
-        print(f"mlgrader build: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, AuthoringError) else EXIT_PROBLEM
+    except AuthoringError as exc:
+        _error("build", exc)
+        return EXIT_USAGE
+    except BuildError as exc:
+        _error("build", exc)
+        return EXIT_PROBLEM
     if args.json:
         print(json.dumps(report.__dict__, indent=1))
     if args.check:
@@ -41,15 +89,19 @@ def _cmd_build(args) -> int:
     return EXIT_OK
 
 
+# --- grade -----------------------------------------------------------------------------------
+
+
 def _cmd_grade(args) -> int:
     from .bundle import BundleError
-    from .grade import SubmissionError, grade_notebook
-    from .sandbox import SandboxError
+    from .config import ConfigError
+    from .grading import grade_notebook
+    from .sandbox.limits import SandboxError
 
     try:
-        result = grade_notebook(Path(args.submission), args.assignment, Path(args.autograder), mode=args.sandbox)
-    except (SubmissionError, BundleError, SandboxError) as exc:
-        print(f"mlgrader grade: {exc}", file=sys.stderr)
+        result = grade_notebook(Path(args.submission), args.assignment, Path(args.autograder), _config(args))
+    except (BundleError, SandboxError, ConfigError) as exc:
+        _error("grade", exc)
         return EXIT_USAGE
     fmt = "json" if args.json else args.format
     if fmt == "json":
@@ -65,22 +117,83 @@ def _cmd_grade(args) -> int:
     return EXIT_OK
 
 
-def _cmd_validate(args) -> int:
-    from .validate import print_table, validate
+# --- validate --------------------------------------------------------------------------------
 
-    report = validate(Path(args.root), args.assignments or None, mode=args.sandbox,
-                      autograder_dir=Path(args.root) / "autograder")
+
+def _cmd_validate(args) -> int:
+    from .config import ConfigError
+    from .validate import VariantError, validate
+
+    try:
+        with _ProgressBar("validating") as progress:
+            report = validate(Path(args.root), args.assignments or None, _config(args),
+                              autograder_dir=Path(args.root) / "autograder", progress=progress)
+    except (VariantError, ConfigError) as exc:
+        _error("validate", exc)
+        return EXIT_USAGE
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
     else:
-        print_table(report)
+        _print_validation_table(report)
     return EXIT_OK if report.ok else EXIT_PROBLEM
 
 
-def _cmd_grade_batch(args) -> int:
-    from .batch import grade_batch
+def _print_validation_table(report) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
 
-    return grade_batch(args)
+    table = Table(title="mlgrader validate")
+    for column in ("assignment", "notebook", "case", "score", "ok"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for c in report.cases:
+        table.add_row(c.assignment, c.notebook, c.case, f"{c.score:g}/{c.max_score:g}",
+                      "[yellow]skip[/]" if c.skipped else "[green]yes[/]" if c.ok else "[red]NO[/]",
+                      escape(c.detail))
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)  # CI logs: keep one row per line
+    console.print(table)
+
+
+# --- grade-batch -----------------------------------------------------------------------------
+
+
+def _cmd_grade_batch(args) -> int:
+    """Exit 0 when every submission got a grade (even 0), 1 when some could only be recorded
+    as errors (or the gradebook could not be written), 2 on bad arguments."""
+    from .batch import BatchOptions, BatchUsageError, run_batch
+    from .batch.run import record_in_gradebook, summary_lines
+    from .config import ConfigError
+
+    def emit(row) -> None:
+        if args.json:
+            print(json.dumps(row.json_record()), flush=True)
+
+    try:
+        options = BatchOptions(paths=tuple(args.paths), out=Path(args.out), autograder=Path(args.autograder),
+                               assignment=args.assignment, workers=args.workers, scheduler=args.scheduler,
+                               config=_config(args), use_cache=not args.no_cache, force=args.force)
+        with _ProgressBar("grading") as progress:
+            rows = run_batch(options, emit, progress)
+    except (BatchUsageError, ConfigError) as exc:
+        _error("grade-batch", exc)
+        return EXIT_USAGE
+    stream = sys.stderr if args.json else sys.stdout  # with --json, stdout carries only the JSON lines
+    for line in summary_lines(rows, options.out):
+        print(line, file=stream)
+    if args.gradebook:
+        try:
+            written = record_in_gradebook(rows, args.gradebook)
+        except Exception as exc:  # grades.csv is written already; say why the extra step failed
+            _error("grade-batch", f"could not record grades in {args.gradebook}: {exc}")
+            return EXIT_PROBLEM
+        print(f"recorded {written.recorded} grades in {args.gradebook}", file=stream)
+    return EXIT_PROBLEM if any(r.status != "graded" for r in rows) else EXIT_OK
+
+
+# --- the parser ------------------------------------------------------------------------------
 
 
 def parser() -> argparse.ArgumentParser:
@@ -105,7 +218,7 @@ def parser() -> argparse.ArgumentParser:
                                    "points with the expected message); print a table.")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     p.add_argument("--root", default=".", help="course directory (default: .)")
-    p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None)
+    p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=_cmd_validate)
 
@@ -118,8 +231,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--format", choices=["text", "json", "gradescope"], default="text")
     p.add_argument("--feedback", metavar="FILE.html", help="also write HTML feedback for the student")
-    p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None,
-                   help="default: bubblewrap where it works, else subprocess ($MLGRADER_SANDBOX)")
+    p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("grade-batch", help="grade many notebooks in parallel",
@@ -131,7 +243,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="parallel graders (default: CPU count)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--out", default="grades", help="output folder (default: ./grades)")
-    p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None)
+    p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
     p.add_argument("--json", action="store_true", help="print every result as JSON lines")
     p.add_argument("--no-cache", dest="no_cache", action="store_true", help="neither read nor write the resume cache")
     p.add_argument("--force", action="store_true", help="regrade everything, then refresh the cache")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,10 @@ __all__ = [
     "fashion_mnist_tensors",
     "find_fashion_mnist",
     "fashion_mnist_folder",
+    "DATASETS",
+    "KernelData",
+    "datasets_used_by",
+    "kernel_data",
     "prepare_torchvision_root",
     "read_idx",
     "search_dirs",
@@ -374,6 +379,46 @@ def _write_idx(path: Path, array: np.ndarray, magic: int) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.write_bytes(payload)
     os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- in a sandbox
+
+DATASETS = {"fashion-mnist": "FashionMNIST (60000 + 10000 images of 28x28 pixels)"}
+"""The data sets a bundle may declare (``data`` in a notebook's manifest entry)."""
+
+# The loaders of this module that read each data set: a notebook that imports one needs it.
+_LOADERS = {"fashion-mnist": ("fashion_mnist", "fashion_mnist_tensors", "prepare_torchvision_root")}
+
+
+def datasets_used_by(imported_names: set[str]) -> tuple[str, ...]:
+    """The data sets that the names a notebook imports from this module read, sorted."""
+    return tuple(sorted(d for d, loaders in _LOADERS.items() if imported_names & set(loaders)))
+
+
+@dataclass(frozen=True)
+class KernelData:
+    """What a sandboxed kernel needs to read its data sets: folders to bind read-only, variables."""
+
+    readonly: tuple[str, ...] = ()
+    env: dict = field(default_factory=dict)
+
+
+def kernel_data(datasets: tuple[str, ...] | list[str]) -> KernelData:
+    """The folders and environment a kernel without network or home cache needs for ``datasets``.
+
+    The kernel reads what the grader found, where the grader found it (read-only, named by
+    ``MLGRADER_DATA``), and never tries to download (``MLGRADER_OFFLINE``). A data set not
+    on this machine is left out: the notebook then fails with :class:`DataNotFound`, which
+    says where it looked.
+    """
+    unknown = [d for d in datasets if d not in DATASETS]
+    if unknown:
+        raise ValueError(f"unknown data set(s) {', '.join(unknown)} (known: {', '.join(DATASETS)})")
+    env = {"MLGRADER_OFFLINE": "1"}
+    folder = fashion_mnist_folder() if "fashion-mnist" in datasets else None
+    if folder is None:
+        return KernelData((), env)
+    return KernelData((str(folder),), {**env, "MLGRADER_DATA": str(folder)})
 
 
 # --------------------------------------------------------------------------- scikit-learn

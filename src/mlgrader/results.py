@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-STATUSES = ("passed", "failed", "error")
-
-
 @dataclass
 class TestResult:
     """One graded test: ``status`` is passed, failed (a check said no) or error (no verdict
@@ -91,9 +88,9 @@ class GradeResult:
         }
 
     def summary_text(self) -> str:
-        lines = [f"{self.assignment}/{self.notebook}: {_num(self.score)} / {_num(self.max_score)}"]
+        lines = [f"{self.assignment}/{self.notebook}: {format_points(self.score)} / {format_points(self.max_score)}"]
         for t in self.tests:
-            lines.append(f"  {t.status:<6} {_num(t.score):>4} / {_num(t.max_score):<4} {t.name}")
+            lines.append(f"  {t.status:<6} {format_points(t.score):>4} / {format_points(t.max_score):<4} {t.name}")
             if t.status != "passed" and t.output:
                 lines.extend("         " + line for line in t.output.strip().splitlines()[:6])
         lines.extend(f"  note: {m}" for m in self.messages)
@@ -105,5 +102,7 @@ def clip_text(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 40] + f"... [{len(text) - limit + 40} characters cut]"
 
 
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
+def format_points(x: float) -> str:
+    """Points as people read them, everywhere: ``3``, ``2.5``, ``0.33`` (at most two decimals)."""
+    x = float(x)
+    return str(int(x)) if x.is_integer() else f"{round(x, 2):g}"

@@ -37,7 +37,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgrader import landlock
+from mlgrader.channel.protocol import REPLY_MIME
+from mlgrader.sandbox import landlock
 
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "01-gradient-descent"
@@ -49,7 +50,6 @@ BUNDLE = REPO / "autograder" / ASSIGNMENT
 MAX_SCORE = 8.0
 EXERCISES = ("derivative", "gd-loop", "nudge", "gradient-weight")
 TESTS = {"test-derivative": 1.0, "test-gd-loop": 2.0, "test-nudge": 2.0, "test-gradient-weight": 3.0}
-REPLY_MIME = "application/vnd.mlgrader.reply+json"
 
 # Honest scores of the three bases (checked by the baseline cases of the test suite).
 BASE_SCORES = {"stub": 0.0, "wrong": 5.0, "solved": 8.0}
@@ -65,7 +65,7 @@ def readable_by_all(path: Path) -> bool:
 # as this checkout's own bundle where the checkout is world-readable.
 HIDDEN_TESTS_READABLE_BY_ALL = readable_by_all(BUNDLE / "tests" / NOTEBOOK / "test-derivative.py")
 # Where the host has Landlock the fallback kernel reads only its Python, system folders and
-# its data (ABI 1), and opens no TCP connection (ABI 4); see mlgrader.sandbox.landlock_rules.
+# its data (ABI 1), and opens no TCP connection (ABI 4); see mlgrader.sandbox.policy.landlock_rules.
 LANDLOCK_ABI = landlock.abi_version()[0]
 LANDLOCK_FS = LANDLOCK_ABI >= 1
 LANDLOCK_TCP = LANDLOCK_ABI >= 4
@@ -820,7 +820,7 @@ import os, pathlib
 EVIL = '''
 # appended by a submission: runs in every grader that imports mlgrader.checks from now on
 open("@MARKER@", "w").write("code from a submission ran in a later grader")
-import mlgrader.grade as _g
+import mlgrader.grading.session as _g
 from mlgrader.results import TestResult as _TR
 _g.TestResult = lambda name, score, max_score, status, output="": _TR(name, max_score, max_score, "passed", "")
 '''
@@ -1008,7 +1008,7 @@ ATTACKS: tuple[Attack, ...] = (
                                    "the grader to receive, 100 MB for the kernel to send", "stub",
            cells=(_after("setup-2", IOPUB_MULTIPART_BOMB),), exact_score=0.0, expect=("output flood",),
            # ZeroMQ assembles a whole message before anyone can look at it and caps only each
-           # frame: the output relay (mlgrader.iopub_relay) takes that memory, not the grader.
+           # frame: the output relay (mlgrader.sandbox.output_relay) takes that memory, not the grader.
            runner="api", max_grader_rss_mb=500, modes=("bubblewrap", "subprocess")),
     Attack("iopub-content-not-dict", "a raw signed stream message whose content is a JSON list", "stub",
            cells=(_after("setup-2", IOPUB_NOT_A_DICT),), exact_score=0.0, expect=("could not read",)),
@@ -1496,8 +1496,9 @@ class Outcome:
 API_RUNNER = """\
 import json, sys
 from pathlib import Path
-from mlgrader.grade import grade_notebook
-result = grade_notebook(Path(sys.argv[1]), autograder_dir=Path(sys.argv[2]), mode=sys.argv[3])
+from mlgrader.config import GradingConfig
+from mlgrader.grading import grade_notebook
+result = grade_notebook(Path(sys.argv[1]), autograder_dir=Path(sys.argv[2]), config=GradingConfig(sandbox=sys.argv[3]))
 print(result.to_json())
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so it would report the RSS of
 # the process that started this one (a full pytest session: 607 MB) instead of ours.
@@ -1512,7 +1513,7 @@ print(f"MLGRADER-GRADER-MAXRSS-MB={peak_kb / 1024:.1f}", file=sys.stderr)
 # two slow cores); each grade is still its own process, as with the console script.
 ZYGOTE = """\
 import json, os, select, sys, traceback
-import mlgrader.cli, mlgrader.grade, mlgrader.checks, mlgrader.sandbox, nbclient, nbformat, numpy
+import mlgrader.cli, mlgrader.grading, mlgrader.checks, mlgrader.sandbox.kernel, nbclient, nbformat, numpy
 requests, children = sys.stdin.buffer, {}
 def reply(obj):
     sys.stdout.write(json.dumps(obj) + "\\n"); sys.stdout.flush()

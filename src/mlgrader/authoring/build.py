@@ -1,0 +1,118 @@
+"""solutions/ -> source/ -> release/ -> autograder/: the build pipeline.
+
+The pipeline is the tuple :data:`PIPELINE`, in order; each step is a small function from a
+:class:`BuildContext` (the solution specs and what earlier steps made) to
+``{relative path: bytes}``:
+
+1. :func:`mlgrader.authoring.notebooks.source_notebooks`   nbgrader source notebooks
+2. :func:`mlgrader.authoring.release.release_notebooks`    student notebooks, by nbgrader
+3. :func:`mlgrader.authoring.autograder.autograder_bundles` hidden tests, grading manifest
+4. :func:`mlgrader.authoring.targets.target_files`         where students submit
+
+:func:`build` runs the steps, then either writes the files or (``check=True``) compares
+them with what is on disk. Every output is a pure function of the solution sources, so a
+rebuild changes no byte and ``--check`` can name each stale file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .autograder import autograder_bundles
+from .errors import BuildError
+from .notebooks import source_notebooks
+from .release import release_notebooks
+from .solution import NotebookSpec, read_solution, solution_files
+from .targets import target_files
+
+GENERATED_DIRS = ("source", "release", "autograder")
+CACHE_DIR = ".mlgrader-cache"  # ignored by git; safe to delete
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    root: Path
+    specs: tuple[NotebookSpec, ...]
+    done: dict[str, bytes]  # what the earlier steps made
+
+
+def _sources(ctx: BuildContext) -> dict[str, bytes]:
+    return source_notebooks(list(ctx.specs))
+
+
+def _releases(ctx: BuildContext) -> dict[str, bytes]:
+    sources = {rel: data for rel, data in ctx.done.items() if rel.startswith("source/")}
+    return release_notebooks(sources, ctx.root / CACHE_DIR / "release")
+
+
+def _bundles(ctx: BuildContext) -> dict[str, bytes]:
+    return autograder_bundles(list(ctx.specs))
+
+
+def _targets(ctx: BuildContext) -> dict[str, bytes]:
+    return target_files(list(ctx.specs))
+
+
+PIPELINE: tuple[tuple[str, Callable[[BuildContext], dict[str, bytes]]], ...] = (
+    ("source notebooks", _sources),
+    ("release notebooks", _releases),
+    ("autograder bundles", _bundles),
+    ("targets", _targets),
+)
+
+
+@dataclass
+class BuildReport:
+    """What a build wrote, or (with check) what is stale."""
+
+    assignments: list[str]
+    written: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def build_outputs(root: Path, assignments: list[str] | None = None) -> tuple[list[str], dict[str, bytes]]:
+    """Run every step in memory; return the assignments built and their files."""
+    specs = tuple(read_solution(p) for p in solution_files(root, assignments))
+    if not specs:
+        raise BuildError(f"no solution sources found under {Path(root) / 'solutions'}")
+    outputs: dict[str, bytes] = {}
+    for _name, step in PIPELINE:
+        outputs.update(step(BuildContext(Path(root), specs, dict(outputs))))
+    return sorted({s.assignment for s in specs}), outputs
+
+
+def build(root: Path, assignments: list[str] | None = None, check: bool = False) -> BuildReport:
+    root = Path(root)
+    names, outputs = build_outputs(root, assignments)
+    report = BuildReport(names)
+    existing = _existing_generated_files(root, names)
+    for rel, data in sorted(outputs.items()):
+        path = root / rel
+        if path.exists() and path.read_bytes() == data:
+            continue
+        if check:
+            report.stale.append(rel)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            report.written.append(rel)
+    for rel in sorted(existing - set(outputs)):
+        if check:
+            report.stale.append(rel)
+        else:
+            (root / rel).unlink()
+            report.removed.append(rel)
+    return report
+
+
+def _existing_generated_files(root: Path, assignments: list[str]) -> set[str]:
+    found = set()
+    for top in GENERATED_DIRS:
+        for assignment in assignments:
+            base = root / top / assignment
+            if base.is_dir():
+                found.update(str(p.relative_to(root)) for p in base.rglob("*") if p.is_file())
+    return found

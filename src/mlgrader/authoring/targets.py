@@ -1,0 +1,90 @@
+"""Where graded runs happen: files for Gradescope and for a student-repository workflow.
+
+Both targets run the same command, ``mlgrader grade``, against the bundle that sits next
+to them; they differ only in how they install and where they put the result.
+"""
+
+from __future__ import annotations
+
+from .solution import NotebookSpec
+
+# Students' CI machines have no GPU: install the CPU-only torch wheels (a fraction of the
+# CUDA build's download) at the version the course is pinned to.
+TORCH_PIN = "torch==2.14.1 torchvision==0.29.1"
+CPU_WHEELS = "https://download.pytorch.org/whl/cpu"
+
+_GRADESCOPE_SETUP = """\
+#!/usr/bin/env bash
+# Gradescope runs this once when it builds the autograder image.
+set -euo pipefail
+apt-get update && apt-get install -y bubblewrap python3-venv
+python3 -m venv /opt/mlgrader
+/opt/mlgrader/bin/pip install --index-url {cpu_wheels} {torch_pin}
+/opt/mlgrader/bin/pip install "mlgrader[course]"
+"""
+
+_GRADESCOPE_RUN = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission; results.json is its contract.
+set -uo pipefail
+cd /autograder/source
+shopt -s nullglob
+notebooks=(/autograder/submission/*.ipynb)
+/opt/mlgrader/bin/mlgrader grade "${{notebooks[0]:-/autograder/submission/missing.ipynb}}" \\
+    --assignment {assignment} --autograder /autograder/source/autograder \\
+    --format gradescope > /autograder/results/results.json
+"""
+
+_WORKFLOW = """\
+# Grades the notebooks of {assignment} on every push (GitHub Actions, CPU only).
+# The hidden tests live in a private repository of the course staff: set the secret
+# MLGRADER_AUTOGRADER_TOKEN (read access) and the variable MLGRADER_AUTOGRADER_REPO.
+name: mlgrader {assignment}
+on: [push, workflow_dispatch]
+permissions:
+  contents: read
+jobs:
+  grade:
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/checkout@v4
+        with:
+          repository: ${{{{ vars.MLGRADER_AUTOGRADER_REPO }}}}
+          token: ${{{{ secrets.MLGRADER_AUTOGRADER_TOKEN }}}}
+          path: .mlgrader-staff
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Install
+        run: |
+          sudo apt-get update && sudo apt-get install -y bubblewrap
+          pip install --index-url {cpu_wheels} {torch_pin}
+          pip install "mlgrader[course]"
+      - name: Grade
+        run: |
+          for nb in {notebooks}; do
+            mlgrader grade "$nb" --assignment {assignment} \\
+              --autograder .mlgrader-staff/autograder --json | tee "grade-$(basename "$nb" .ipynb).json"
+          done
+      - uses: actions/upload-artifact@v4
+        with:
+          name: grades
+          path: grade-*.json
+"""
+
+
+def target_files(specs: list[NotebookSpec]) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for assignment in sorted({s.assignment for s in specs}):
+        notebooks = " ".join(f"{s.name}.ipynb" for s in specs if s.assignment == assignment)
+        base = f"autograder/{assignment}/targets"
+        out[f"{base}/gradescope/setup.sh"] = _GRADESCOPE_SETUP.format(
+            cpu_wheels=CPU_WHEELS, torch_pin=TORCH_PIN
+        ).encode()
+        out[f"{base}/gradescope/run_autograder"] = _GRADESCOPE_RUN.format(assignment=assignment).encode()
+        out[f"{base}/github/mlgrader.yml"] = _WORKFLOW.format(
+            assignment=assignment, notebooks=notebooks, cpu_wheels=CPU_WHEELS, torch_pin=TORCH_PIN
+        ).encode()
+    return out

@@ -1,0 +1,163 @@
+"""Grades into nbgrader's gradebook, where formgrader and ``nbgrader export`` read them.
+
+Instructors who use nbgrader's formgrader, manual grading or ``nbgrader export`` keep
+doing so: :func:`record_grades` writes mlgrader's results where ``nbgrader autograde``
+would have written its own. In nbgrader's model an assignment has notebooks, a notebook
+has *grade cells* (name = the cell's ``grade_id``, ``max_score`` = its points), and a
+student's submission holds one ``Grade`` row per grade cell; the autograder's verdict is
+the row's ``auto_score``. mlgrader's test cells are exactly those grade cells (same
+``grade_id`` and points, since ``mlgrader build`` makes the source notebook that
+``nbgrader generate_assignment`` reads), so a test's score is the ``auto_score`` of the
+grade cell named after it.
+
+Whatever is missing is created, so this works on a fresh database as well as on one that
+``nbgrader generate_assignment`` / ``nbgrader autograde`` already filled. Manual scores a
+grader entered are never overwritten; as in nbgrader, a grade that has one is flagged for
+review again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from ..results import GradeResult
+
+@dataclass
+class GradebookWrite:
+    """What :func:`record_grades` did."""
+
+    recorded: int = 0  # results written
+    grades: int = 0  # Grade rows given an auto_score
+    skipped: list[str] = field(default_factory=list)  # results that name no assignment or notebook
+    created_cells: list[str] = field(default_factory=list)  # assignment/notebook/grade_id added
+
+
+def _api():
+    # nbgrader is an optional (course) dependency; import it only when a gradebook is used.
+    try:
+        from nbgrader import api
+    except ImportError as exc:
+        raise RuntimeError("writing an nbgrader gradebook needs nbgrader (pip install nbgrader)") from exc
+    return api
+
+
+@contextlib.contextmanager
+def _alembic_on_path() -> Iterator[None]:
+    """Put this Python's bin/ on PATH while nbgrader may need it.
+
+    nbgrader runs the ``alembic`` command to stamp a new gradebook; installed in a
+    virtual environment that is not activated, it is not on PATH and nbgrader fails with
+    FileNotFoundError. PATH is restored afterwards.
+    """
+    bindir = str(Path(sys.executable).parent)
+    if shutil.which("alembic") or not (Path(bindir) / "alembic").exists():
+        yield
+        return
+    saved = os.environ.get("PATH")
+    os.environ["PATH"] = bindir + os.pathsep + (saved or "")
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = saved
+
+
+def record_grades(results: Sequence[GradeResult], db_url: str, student_ids: Sequence[str],
+                  course_id: str = "default_course") -> GradebookWrite:
+    """Store each result as ``student_ids[i]``'s autograded scores in the gradebook at ``db_url``.
+
+    ``db_url`` is a SQLAlchemy URL such as ``sqlite:///gradebook.db`` (what nbgrader's
+    ``CourseDirectory.db_url`` holds).
+    """
+    if len(results) != len(student_ids):
+        raise ValueError(f"{len(results)} results but {len(student_ids)} student ids")
+    api = _api()
+    report = GradebookWrite()
+    with _alembic_on_path(), api.Gradebook(db_url, course_id=course_id) as gb:
+        for result, student in zip(results, student_ids):
+            if not result.assignment or not result.notebook:
+                report.skipped.append(f"{student}: no assignment/notebook ({result.submission or 'unknown file'})")
+                continue
+            report.created_cells.extend(_ensure_structure(api, gb, result))
+            gb.update_or_create_student(student)
+            grades = _grade_rows(api, gb, result, student)
+            for test in result.tests:
+                _set_auto_score(grades[test.name], test.score)
+            gb.db.commit()
+            report.recorded += 1
+            report.grades += len(result.tests)
+    return report
+
+
+def _ensure_structure(api, gb, result: GradeResult) -> list[str]:
+    """Create the assignment, notebook and grade cells the result needs; name what was made."""
+    made = []
+    try:
+        gb.find_assignment(result.assignment)
+    except api.MissingEntry:
+        gb.add_assignment(result.assignment)
+    try:
+        gb.find_notebook(result.notebook, result.assignment)
+    except api.MissingEntry:
+        gb.add_notebook(result.notebook, result.assignment)
+    for test in result.tests:
+        try:
+            cell = gb.find_grade_cell(test.name, result.notebook, result.assignment)
+        except api.MissingEntry:
+            gb.add_grade_cell(test.name, result.notebook, result.assignment,
+                              max_score=test.max_score, cell_type="code")
+            made.append(f"{result.assignment}/{result.notebook}/{test.name}")
+            continue
+        if cell.max_score != test.max_score:
+            # The bundle is what grades; a gradebook made from an older source follows it.
+            cell.max_score = test.max_score
+            gb.db.commit()
+    return made
+
+
+def _grade_rows(api, gb, result: GradeResult, student: str) -> dict:
+    """Grade cell name -> the student's Grade row, creating the submission and rows as needed.
+
+    ``add_submission`` copies the assignment's structure at the time it is called; a
+    submission made before a notebook or grade cell existed lacks their rows, so those
+    are added here.
+    """
+    # nbgrader builds the new submission's rows while loading the assignment's notebooks;
+    # autoflush would try to flush the half-built submission first (SQLAlchemy warns).
+    with gb.db.no_autoflush:
+        submission = gb.update_or_create_submission(result.assignment, student)
+    notebook = gb.find_notebook(result.notebook, result.assignment)
+    try:
+        submitted = gb.find_submission_notebook(result.notebook, result.assignment, student)
+    except api.MissingEntry:
+        submitted = api.SubmittedNotebook(notebook=notebook, assignment=submission)
+        gb.db.add(submitted)
+        gb.db.commit()
+    rows = {}
+    for test in result.tests:
+        try:
+            rows[test.name] = gb.find_grade(test.name, result.notebook, result.assignment, student)
+        except api.MissingEntry:
+            cell = gb.find_grade_cell(test.name, result.notebook, result.assignment)
+            grade = api.Grade(cell_id=cell.id, notebook=submitted)
+            gb.db.add(grade)
+            gb.db.commit()
+            rows[test.name] = grade
+    return rows
+
+
+def _set_auto_score(grade, score: float) -> None:
+    # nbgrader's own rule (SaveAutoGrades): a grade with a manual score needs review again.
+    grade.auto_score = float(score)
+    grade.needs_manual_grade = grade.manual_score is not None
+
+
+__all__ = ["record_grades", "GradebookWrite"]

@@ -1,0 +1,66 @@
+"""Submission + autograder bundle -> :class:`~mlgrader.results.GradeResult`: the entry point.
+
+Grading happens in three steps, each in its module:
+
+1. :mod:`~mlgrader.grading.submission` reads the notebook and says clearly what is wrong
+   with it (invalid JSON, wrong nbformat); :func:`mlgrader.bundle.choose_bundle` says which
+   bundle and notebook grade it;
+2. :mod:`~mlgrader.grading.plan` lines the student's cells up with the bundle's layout;
+3. :mod:`~mlgrader.grading.session` executes the plan: code cells run in a sandboxed
+   kernel; at each test the *trusted* grader process runs the test's code (public and
+   hidden checks, :mod:`~mlgrader.grading.trusted_tests`), reading notebook values through
+   the channel as data. No assertion ever runs in the kernel, so nothing the student
+   patches there can change a verdict.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..bundle import BundleChoice, choose_bundle, zero_result
+from ..config import GradingConfig
+from ..results import GradeResult
+from .plan import plan_steps
+from .session import NotebookRun
+from .submission import SubmissionError, identity, read_submission
+
+
+def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Path = Path("autograder"),
+                   config: GradingConfig | None = None, fallback_assignment: str | None = None) -> GradeResult:
+    """Grade one submitted notebook. Always returns a result unless no assignment can be told.
+
+    ``assignment`` is the one asked for (``--assignment``); ``fallback_assignment`` is used
+    only when the notebook names none (a batch takes it from the folder layout). Raises
+    :class:`~mlgrader.bundle.BundleError` only when no grade can be attached to any
+    assignment (the command line turns that into exit status 2).
+    """
+    started = time.monotonic()
+    config = config or GradingConfig()
+    path = Path(path)
+    try:
+        nb = read_submission(path)
+    except SubmissionError as exc:
+        choice = choose_bundle(autograder_dir, path.name, requested=assignment, fallback=fallback_assignment,
+                               unreadable=str(exc))
+        return zero_result(choice.bundle, choice.entry, str(path), str(exc), time.monotonic() - started)
+    named, named_notebook = identity(nb.metadata)
+    choice = choose_bundle(autograder_dir, path.name, requested=assignment, named=named,
+                           named_notebook=named_notebook, fallback=fallback_assignment)
+    if choice.zero_reason:
+        return zero_result(choice.bundle, choice.entry, str(path), choice.zero_reason, time.monotonic() - started)
+    result = _run(nb, choice, path, config)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _run(nb, choice: BundleChoice, path: Path, config: GradingConfig) -> GradeResult:
+    entry = choice.entry
+    result = GradeResult(choice.bundle.assignment, 0.0, entry.max_score, notebook=entry.name, submission=str(path))
+    result.messages.extend(choice.notes)
+    plan = plan_steps(nb, entry, config.cell_timeout)
+    result.messages.extend(plan.notes)
+    if not nb.metadata.get("kernelspec"):
+        result.messages.append("the notebook names no kernel; it was run with Python 3")
+    NotebookRun(choice.bundle, entry, config).execute(plan, result, submission_dir=path.parent)
+    return result

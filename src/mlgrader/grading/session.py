@@ -1,0 +1,138 @@
+"""One notebook's run: its cells in a sandboxed kernel, its tests in this trusted process.
+
+:class:`NotebookRun` has one short lifecycle: :meth:`NotebookRun.execute` prepares a
+scratch folder (with the saved files the bundle asks for), starts a
+:class:`~mlgrader.sandbox.kernel.SandboxKernel` that may read the notebook's data sets, installs
+the channel's helper, then walks the plan: each cell runs in the kernel, each test runs
+here (:func:`~mlgrader.grading.trusted_tests.run_test`). Whatever happens (a time limit, a dead
+kernel, a sandbox that would not start), every test of the notebook ends with a verdict.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from ..artifacts import copy_artifacts
+from ..bundle import Bundle, NotebookEntry
+from ..channel.protocol import agent_start_code
+from ..channel.proxy import Channel
+from ..config import GradingConfig
+from ..data import kernel_data
+from ..results import CellOutcome, GradeResult, TestResult, clip_text
+from ..sandbox.kernel import SandboxKernel
+from ..sandbox.limits import Limits, SandboxError
+from .hints import death_cause, gpu_hint, leftovers_note
+from .plan import Plan, Step
+from .trusted_tests import TestOutcome, preload_test_imports, run_test
+
+AGENT_START_TIMEOUT_S = 120  # a cold kernel importing numpy on a loaded machine
+
+
+class NotebookRun:
+    """Executes one :class:`~mlgrader.grading.plan.Plan` and fills a :class:`GradeResult` in place."""
+
+    def __init__(self, bundle: Bundle, entry: NotebookEntry, config: GradingConfig):
+        self.bundle = bundle
+        self.entry = entry
+        self.config = config
+        self.verdicts: dict[str, TestOutcome] = {}
+
+    def limits(self) -> Limits:
+        return Limits(memory_mb=self.entry.memory_mb, threads=self.config.threads)
+
+    def execute(self, plan: Plan, result: GradeResult, submission_dir: Path | None = None) -> None:
+        """Run every step; record each test's verdict and the score in ``result``."""
+        preload_test_imports(self.entry)
+        workdir = Path(tempfile.mkdtemp(prefix="mlgrader-run-"))
+        try:
+            self._copy_artifacts(submission_dir, workdir, result)
+            self._run_in_kernel(plan, workdir, result)
+        except SandboxError as exc:
+            result.messages.append(str(exc))
+            for step in plan.steps:
+                if step.kind == "test" and step.grade_id not in self.verdicts:
+                    self.verdicts[step.grade_id] = TestOutcome("error", f"not graded: {exc}")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        self._record_tests(result)
+
+    # -- the steps of execute ------------------------------------------------------------
+
+    def _copy_artifacts(self, submission_dir: Path | None, workdir: Path, result: GradeResult) -> None:
+        if submission_dir is None or not self.entry.artifacts:
+            return
+        notes = copy_artifacts(submission_dir, list(self.entry.artifacts), workdir)
+        # A missing file is no news: the notebook then trains again within its time limit.
+        result.messages.extend(note.text for note in notes if not note.missing)
+
+    def _run_in_kernel(self, plan: Plan, workdir: Path, result: GradeResult) -> None:
+        data = kernel_data(self.entry.data)
+        with SandboxKernel(workdir, self.limits(), mode=self.config.sandbox,
+                           readonly_paths=list(data.readonly), env=data.env) as kernel:
+            result.sandbox = kernel.mode
+            if kernel.mode == "subprocess":
+                result.messages.append(kernel.sandbox_note())
+            self._start_agent(kernel)
+            self._run_steps(plan, kernel, Channel(kernel, self.config.cell_timeout), result)
+        if kernel.leftovers:
+            result.messages.append(leftovers_note(kernel.leftovers))
+
+    def _start_agent(self, kernel: SandboxKernel) -> None:
+        run = kernel.run(agent_start_code(self.bundle.seed, self.entry.seed_torch), timeout=AGENT_START_TIMEOUT_S,
+                         store_history=False)
+        if not run.ok:
+            raise SandboxError(f"the grader's helper did not start in the kernel: {run.error_name}: {run.error_value}")
+
+    def _run_steps(self, plan: Plan, kernel: SandboxKernel, channel: Channel, result: GradeResult) -> None:
+        deadline = time.monotonic() + self.entry.timeout
+        stopped: str | None = None  # why the remaining steps cannot run
+        for step in plan.steps:
+            remaining = deadline - time.monotonic()
+            if stopped is None and remaining <= 0:
+                stopped = f"the notebook's time limit ({self.entry.timeout:.0f} s) was reached before this test"
+                result.messages.append(f"time limit of {self.entry.timeout:.0f} s for the whole notebook reached")
+            if stopped is not None:
+                if step.kind == "test":
+                    self.verdicts[step.grade_id] = TestOutcome("error", stopped)
+                else:
+                    result.cells.append(CellOutcome(step.label, "skipped"))
+                continue
+            timeout = min(step.timeout, max(remaining, 1.0))
+            if step.kind == "test":
+                self.verdicts[step.grade_id] = run_test(self.entry.tests[step.grade_id], step.grade_id, channel,
+                                                        timeout, self.bundle.seed, kernel.workdir)
+                if kernel.dead:
+                    stopped = "the notebook's kernel died (os._exit, a crash or the memory limit)"
+                continue
+            stopped = self._run_cell(step, kernel, timeout, min(step.timeout, remaining), result)
+
+    @staticmethod
+    def _run_cell(step: Step, kernel: SandboxKernel, timeout: float, limit: float, result: GradeResult) -> str | None:
+        """Run one cell; why the notebook cannot go on after it (its kernel died), or None."""
+        run = kernel.run(step.source, timeout=timeout)
+        error = f"{run.error_name}: {run.error_value}" if run.error_name else None
+        result.cells.append(CellOutcome(step.label, run.status, round(run.seconds, 3), error))
+        hint = gpu_hint(run.traceback or error or "")
+        if hint and hint not in result.messages:
+            result.messages.append(hint)
+        if run.status == "timeout":
+            result.messages.append(f"{step.label} was stopped after {limit:.0f} s (time limit)")
+        if run.truncated:
+            result.messages.append(f"{step.label} printed too much; the rest of its output was dropped")
+        if run.status != "died":
+            return None
+        stopped = f"the notebook's kernel died while running {step.label} ({death_cause(run)})"
+        result.messages.append(stopped)
+        return stopped
+
+    def _record_tests(self, result: GradeResult) -> None:
+        for spec in self.entry.cells:
+            if spec.kind == "test":
+                outcome = self.verdicts.get(spec.grade_id, TestOutcome("error", "this test did not run"))
+                score = spec.points if outcome.status == "passed" else 0.0
+                result.tests.append(TestResult(spec.grade_id, score, spec.points, outcome.status,
+                                               clip_text(outcome.output, self.config.feedback_chars)))
+        result.score = sum(t.score for t in result.tests)

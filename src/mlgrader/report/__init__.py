@@ -1,0 +1,16 @@
+"""Reports for people: one student's feedback page and the class report, as plain HTML.
+
+Both are single self-contained files (inline CSS, plots as inline base64 PNG, no
+JavaScript, no CDN), so they open from a zip, an LMS upload or an email attachment
+without Jupyter or a network. Plots need matplotlib (the ``course`` extra); without it
+the pages are written without plots and say so.
+
+- :mod:`~mlgrader.report.feedback`: a student's page;
+- :mod:`~mlgrader.report.class_report`: the instructor's page;
+- :mod:`~mlgrader.report.plots` and :mod:`~mlgrader.report.page`: what both are made of.
+"""
+
+from .class_report import ReportRow, class_report_html, write_class_report
+from .feedback import feedback_html, write_feedback
+
+__all__ = ["ReportRow", "write_feedback", "feedback_html", "write_class_report", "class_report_html"]

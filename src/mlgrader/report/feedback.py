@@ -1,0 +1,73 @@
+"""One student's feedback page: score, notes, each test's verdict and message, how cells ran.
+
+Hidden test *source* is never read here (nothing in this package opens the autograder
+bundle); a page shows only what a :class:`~mlgrader.results.GradeResult` holds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from ..results import GradeResult
+from .page import badge, escape, format_points, img, page, percent_of, pre, write_text
+from .plots import cell_time_plot, plots_note, points_plot
+
+
+
+
+def feedback_html(result: GradeResult, student: str | None = None) -> str:
+    """The feedback page of one graded notebook."""
+    title = f"{result.assignment or 'submission'}" + (f" / {result.notebook}" if result.notebook else "")
+    counts = Counter(t.status for t in result.tests)
+    percent = percent_of(result.score, result.max_score)
+    parts = [f"<h1>Feedback: {escape(title)}</h1>"]
+    if student:
+        parts.append(f'<p class="muted">Student: {escape(student)}</p>')
+    parts.append(f'<p class="score">{format_points(result.score)} / {format_points(result.max_score)}'
+                 + (f' <span class="muted">({percent:.0f}%)</span>' if percent is not None else "") + "</p>")
+    if counts:
+        parts.append("<p>" + ", ".join(f"{counts[s]} {s}" for s in ("passed", "failed", "error") if counts[s]) + "</p>")
+    else:
+        parts.append("<p>No tests were graded.</p>")
+    if result.messages:
+        parts.append("<h2>Notes</h2>")
+        parts.append('<ul class="notes">' + "".join(f"<li>{escape(m)}</li>" for m in result.messages) + "</ul>")
+    parts.append(_tests_section(result))
+    parts.append(_cells_section(result))
+    meta = [f"submission: {escape(result.submission)}" if result.submission else "",
+            f"sandbox: {escape(result.sandbox)}" if result.sandbox else "",
+            f"graded in {result.seconds:.1f} s" if result.seconds else ""]
+    parts.append(f'<p class="muted">{" &middot; ".join(m for m in meta if m)}</p>')
+    parts.append(plots_note())
+    return page(f"Feedback: {title}", "\n".join(p for p in parts if p))
+
+
+def _tests_section(result: GradeResult) -> str:
+    if not result.tests:
+        return ""
+    rows = []
+    for t in result.tests:
+        detail = pre(t.output) if t.output else ("" if t.status == "passed" else '<span class="muted">no message</span>')
+        rows.append(f"<tr><td>{escape(t.name)}</td><td>{badge(t.status)}</td>"
+                    f'<td class="num">{format_points(t.score)} / {format_points(t.max_score)}</td><td>{detail}</td></tr>')
+    return ("<h2>Tests</h2>" + img(points_plot(result), "points per test")
+            + "<table><tr><th>test</th><th>status</th><th>points</th><th>message</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _cells_section(result: GradeResult) -> str:
+    if not result.cells:
+        return ""
+    rows = [f"<tr><td>{escape(c.label)}</td><td>{badge(c.status)}</td><td class=\"num\">{c.seconds:.2f} s</td>"
+            f"<td>{pre(c.error) if c.error else ''}</td></tr>" for c in result.cells]
+    return ("<h2>How your cells ran</h2>" + img(cell_time_plot(result), "run time per cell")
+            + "<table><tr><th>cell</th><th>status</th><th>time</th><th>error</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def write_feedback(result: GradeResult, path: Path, student: str | None = None) -> Path:
+    """Write the self-contained HTML feedback page of one result; return its path."""
+    return write_text(path, feedback_html(result, student))
+
+

@@ -1,0 +1,146 @@
+"""Running the validation cases of a course: every solution, stub and variant, graded for real.
+
+Each case is the real grading path (sandbox included) on a notebook written to a temporary
+folder, in a fresh process of :func:`mlgrader.batch.executors.run_in_fresh_processes`: kernels,
+event loops and imports stay apart, and a case whose process dies costs that case only.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import nbformat
+
+from ..batch.executors import NoProgress, Progress, ProcessFailure, default_workers, run_in_fresh_processes
+from ..config import GradingConfig
+from ..grading import grade_notebook
+from .judge import judge_solution, judge_stub, judge_variant
+from .variants import NEEDS, Variant, VariantError, apply_variant, load_variants
+
+
+@dataclass
+class CaseResult:
+    assignment: str
+    notebook: str
+    case: str
+    ok: bool
+    score: float
+    max_score: float
+    detail: str = ""
+    skipped: bool = False  # a variant that cannot show on this machine (see Variant.needs)
+
+
+@dataclass
+class ValidationReport:
+    cases: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.cases) and all(c.ok for c in self.cases)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "cases": [asdict(c) for c in self.cases]}
+
+
+@dataclass(frozen=True)
+class _Job:
+    assignment: str
+    notebook: str
+    case: str
+    notebook_json: str
+    autograder_dir: str
+    config: GradingConfig
+    variant: Variant | None = None
+
+
+def _run_job(job: _Job) -> CaseResult:
+    with tempfile.TemporaryDirectory(prefix="mlgrader-validate-") as tmp:
+        path = Path(tmp) / f"{job.notebook}.ipynb"
+        path.write_text(job.notebook_json)
+        result = grade_notebook(path, job.assignment, Path(job.autograder_dir), job.config)
+    if job.case == "solution":
+        ok, detail = judge_solution(result)
+    elif job.case == "stub":
+        ok, detail = judge_stub(result)
+    else:
+        ok, detail = judge_variant(result, job.variant)
+    return CaseResult(job.assignment, job.notebook, job.case, ok, result.score, result.max_score, detail)
+
+
+_NEEDS_WORDS = {"gpu": "a CUDA GPU", "no-gpu": "no CUDA GPU"}
+assert set(_NEEDS_WORDS) == set(NEEDS)
+
+
+def machine_kind() -> str:
+    """"gpu" where torch sees a CUDA device (the sandboxed kernel sees the same), else "no-gpu"."""
+    try:
+        import torch
+    except ImportError:
+        return "no-gpu"
+    return "gpu" if torch.cuda.is_available() else "no-gpu"
+
+
+def _jobs(root: Path, assignments: list[str] | None, autograder_dir: Path, config: GradingConfig,
+          skipped: list[CaseResult]) -> list[_Job]:
+    """The grading jobs; variants that cannot show on this machine go to ``skipped``."""
+    jobs = []
+    machine = None  # "gpu" or "no-gpu", asked once and only when a variant needs it (imports torch)
+    names = assignments or sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir())
+    for assignment in names:
+        variants = load_variants(root / "solutions" / assignment / "variants.toml")
+        notebooks = sorted((root / "source" / assignment).glob("*.ipynb"))
+        if not notebooks:
+            raise VariantError(f"no source notebooks for {assignment}; run `mlgrader build` first")
+        for source in notebooks:
+            nb_name = source.stem
+            release = root / "release" / assignment / source.name
+            solution_nb = nbformat.read(source, as_version=4)
+            common = dict(assignment=assignment, notebook=nb_name, autograder_dir=str(autograder_dir), config=config)
+            jobs.append(_Job(case="solution", notebook_json=nbformat.writes(solution_nb), **common))
+            jobs.append(_Job(case="stub", notebook_json=release.read_text(), **common))
+            for variant in variants:
+                if variant.notebook not in (None, nb_name):
+                    continue
+                edited = apply_variant(solution_nb, variant)  # applied anyway: a stale edit is an error
+                if variant.needs and variant.needs != (machine := machine or machine_kind()):
+                    skipped.append(CaseResult(assignment, nb_name, f"variant {variant.name}", True, 0, 0,
+                                              f"skipped: shows only on a machine with {_NEEDS_WORDS[variant.needs]}",
+                                              skipped=True))
+                    continue
+                jobs.append(_Job(case=f"variant {variant.name}", notebook_json=nbformat.writes(edited),
+                                 variant=variant, **common))
+    return jobs
+
+
+def validate(root: Path, assignments: list[str] | None = None, config: GradingConfig | None = None,
+             autograder_dir: Path | None = None, workers: int | None = None,
+             progress: Progress | None = None) -> ValidationReport:
+    """Grade every case of the assignments (default: all); raises :class:`VariantError` on a bad variants.toml."""
+    root = Path(root)
+    config = config or GradingConfig()
+    progress = progress or NoProgress()
+    report = ValidationReport()
+    jobs = _jobs(root, assignments, autograder_dir or root / "autograder", config, report.cases)
+    if not jobs:
+        return report
+    workers = min(workers or default_workers(), len(jobs))
+    if config.threads is None:
+        jobs = [_with_threads(job, max(1, default_workers() // workers)) for job in jobs]
+    progress.start(len(jobs))
+    results: dict[int, CaseResult] = {}
+    for index, outcome in run_in_fresh_processes(_run_job, jobs, workers, preload=(__name__,)):
+        results[index] = outcome if isinstance(outcome, CaseResult) else _failed_case(jobs[index], outcome)
+        progress.advance(jobs[index].case)
+    report.cases.extend(results[i] for i in sorted(results))
+    return report
+
+
+def _with_threads(job: _Job, threads: int) -> _Job:
+    return replace(job, config=job.config.with_options(threads=threads))
+
+
+def _failed_case(job: _Job, failure: ProcessFailure) -> CaseResult:
+    """A case whose grading process returned nothing: a failure of the case, with the reason."""
+    return CaseResult(job.assignment, job.notebook, job.case, False, 0.0, 0.0, failure.reason)
