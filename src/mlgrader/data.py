@@ -43,6 +43,7 @@ __all__ = [
     "find_fashion_mnist",
     "fashion_mnist_folder",
     "DATASETS",
+    "DOWNLOADERS",
     "KernelData",
     "datasets_used_by",
     "kernel_data",
@@ -385,6 +386,9 @@ def _write_idx(path: Path, array: np.ndarray, magic: int) -> None:
 
 DATASETS = {"fashion-mnist": "FashionMNIST (60000 + 10000 images of 28x28 pixels)"}
 """The data sets a bundle may declare (``data`` in a notebook's manifest entry)."""
+
+DOWNLOADERS = {"fashion-mnist": "torchvision"}
+"""The distribution that downloads each data set where no copy is on disk (a CI runner)."""
 
 # The loaders of this module that read each data set: a notebook that imports one needs it.
 _LOADERS = {"fashion-mnist": ("fashion_mnist", "fashion_mnist_tensors", "prepare_torchvision_root")}

@@ -26,13 +26,13 @@ def notebook_entry(spec: NotebookSpec) -> NotebookEntry:
         for c in spec.cells
     )
     tests = {c.grade_id: c.source for c in spec.tests}
-    imports = _imports(spec)
+    imports = imports_of(spec)
     data = tuple(sorted(set(spec.data) | set(datasets_used_by(imports.get("mlgrader.data", set())))))
     return NotebookEntry(spec.name, cells, tests, spec.timeout, spec.memory_mb, "torch" in imports,
                          spec.artifacts, data)
 
 
-def _imports(spec: NotebookSpec) -> dict[str, set[str]]:
+def imports_of(spec: NotebookSpec) -> dict[str, set[str]]:
     """Top-level module -> names imported from it (``import x.y`` counts as module ``x``), over code cells."""
     found: dict[str, set[str]] = {}
     for c in spec.cells:

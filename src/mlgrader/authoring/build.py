@@ -52,7 +52,7 @@ def _bundles(ctx: BuildContext) -> dict[str, bytes]:
 
 
 def _targets(ctx: BuildContext) -> dict[str, bytes]:
-    return target_files(list(ctx.specs))
+    return target_files(list(ctx.specs), ctx.done)
 
 
 PIPELINE: tuple[tuple[str, Callable[[BuildContext], dict[str, bytes]]], ...] = (

@@ -6,7 +6,7 @@ to them; they differ only in how they install and where they put the result.
 
 from __future__ import annotations
 
-from .solution import NotebookSpec
+from . import TargetInputs
 
 # Students' CI machines have no GPU: install the CPU-only torch wheels (a fraction of the
 # CUDA build's download) at the version the course is pinned to.
@@ -75,9 +75,10 @@ jobs:
 """
 
 
-def target_files(specs: list[NotebookSpec]) -> dict[str, bytes]:
+def target_files(inputs: TargetInputs) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
-    for assignment in sorted({s.assignment for s in specs}):
+    specs = inputs.specs
+    for assignment in [inputs.assignment]:
         notebooks = " ".join(f"{s.name}.ipynb" for s in specs if s.assignment == assignment)
         base = f"autograder/{assignment}/targets"
         out[f"{base}/gradescope/setup.sh"] = _GRADESCOPE_SETUP.format(

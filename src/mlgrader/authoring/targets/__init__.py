@@ -1,0 +1,64 @@
+"""Build step 4: where students submit. Each target is a function of :class:`TargetInputs`.
+
+The targets of an assignment are listed in :data:`TARGETS`; each returns
+``{path relative to the course: bytes}``. They all carry the same two things, made once
+per build: the wheel of this very mlgrader (:mod:`~mlgrader.authoring.targets.wheel`;
+a target installs it from the file, never from a package index by name) and the pinned
+requirements of the assignment for a CPU-only runner
+(:mod:`~mlgrader.authoring.targets.requirements`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from ..solution import NotebookSpec
+from .requirements import assignment_requirements
+from .wheel import wheel_bytes, wheel_name
+
+
+@dataclass(frozen=True)
+class TargetInputs:
+    """What every target of one assignment is made from."""
+
+    assignment: str
+    specs: tuple[NotebookSpec, ...]
+    made: Mapping[str, bytes]  # what the earlier build steps made (source/, release/, autograder/ ...)
+    wheel_name: str
+    wheel: bytes
+    requirements: str  # pinned requirements of this assignment's grading, for a CPU-only runner
+
+    def release_notebooks(self) -> dict[str, bytes]:
+        """Notebook file name -> the student release notebook."""
+        prefix = f"release/{self.assignment}/"
+        return {rel[len(prefix):]: data for rel, data in self.made.items() if rel.startswith(prefix)}
+
+    def bundle_files(self) -> dict[str, bytes]:
+        """Path inside the bundle -> bytes (manifest.json, tests/<notebook>/<grade_id>.py)."""
+        prefix = f"autograder/{self.assignment}/"
+        return {rel[len(prefix):]: data for rel, data in self.made.items() if rel.startswith(prefix)}
+
+
+def _legacy(inputs: TargetInputs) -> dict[str, bytes]:
+    from .legacy import target_files as legacy_files
+
+    return legacy_files(inputs)
+
+
+TARGETS: tuple[Callable[[TargetInputs], dict[str, bytes]], ...] = (
+    _legacy,
+)
+
+
+def target_files(specs: list[NotebookSpec], made: Mapping[str, bytes]) -> dict[str, bytes]:
+    """Every target of every assignment in ``specs``."""
+    wheel = wheel_bytes()
+    out: dict[str, bytes] = {}
+    for assignment in sorted({s.assignment for s in specs}):
+        own = tuple(s for s in specs if s.assignment == assignment)
+        title = f"Grading requirements of {assignment}"
+        inputs = TargetInputs(assignment, own, made, wheel_name(), wheel, assignment_requirements(own).text(title))
+        for target in TARGETS:
+            out.update(target(inputs))
+    return out
