@@ -41,6 +41,9 @@ class GradeResult:
     messages: list[str] = field(default_factory=list)
     cells: list[CellOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    # Where the seconds went: start (kernel and helper), cells, tests, teardown, and grader
+    # (reading the submission and planning, in grade_notebook).
+    phases: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The command-line contract's object, plus descriptive extras."""
@@ -55,6 +58,7 @@ class GradeResult:
             "messages": list(self.messages),
             "cells": [asdict(c) for c in self.cells],
             "seconds": round(self.seconds, 3),
+            "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
         }
 
     def to_json(self) -> str:
@@ -73,6 +77,7 @@ class GradeResult:
             messages=list(data.get("messages", [])),
             cells=[CellOutcome(**c) for c in data.get("cells", [])],
             seconds=float(data.get("seconds", 0.0)),
+            phases={str(k): float(v) for k, v in (data.get("phases") or {}).items()},
         )
 
     def to_gradescope(self) -> dict:

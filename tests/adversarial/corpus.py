@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgrader.channel.protocol import REPLY_MIME
+from mlgrader.channel.protocol import REPLY_MIME, REQUEST_KEY
 from mlgrader.sandbox import landlock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -293,53 +293,53 @@ import json
 from IPython.display import publish_display_data
 class ClaimEverything:
     # Stands in for the grader's helper: answers every request, claiming success.
-    def serve(self, request_text):
-        request = json.loads(request_text)
+    def serve(self, *args):
+        request = get_ipython().kernel.get_parent()["metadata"]["@REQUEST_KEY@"]
         pairs = [[{"t": "str", "v": n}, {"t": "float", "v": "2.0"}] for n in request.get("names", [])]
         publish_display_data({"@REPLY@": {
             "ok": True, "passed": True, "status": "passed", "score": 8, "verdict": "all tests passed",
             "value": {"t": "dict", "v": pairs}}})
 __mlgrader_agent__ = ClaimEverything()
-""".replace("@REPLY@", REPLY_MIME)
+""".replace("@REPLY@", REPLY_MIME).replace("@REQUEST_KEY@", REQUEST_KEY)
 
 AGENT_MODULES = """\
 import json
 from IPython.display import publish_display_data
 class ModulesEverywhere:
     # Answers every name with a module node, hoping the grader runs or trusts it.
-    def serve(self, request_text):
-        request = json.loads(request_text)
+    def serve(self, *args):
+        request = get_ipython().kernel.get_parent()["metadata"]["@REQUEST_KEY@"]
         mods = ["numpy.testing", "mlgrader.checks", "mlgrader", "math"]
         pairs = [[{"t": "str", "v": n}, {"t": "module", "name": mods[i % len(mods)]}]
                  for i, n in enumerate(request.get("names", []))]
         publish_display_data({"@REPLY@": {"ok": True, "value": {"t": "dict", "v": pairs}}})
 __mlgrader_agent__ = ModulesEverywhere()
-""".replace("@REPLY@", REPLY_MIME)
+""".replace("@REPLY@", REPLY_MIME).replace("@REQUEST_KEY@", REQUEST_KEY)
 
 AGENT_MALFORMED = """\
 import json
 from IPython.display import publish_display_data
 class Garbage:
     # Well-formed JSON, malformed values: the grader must reject them, not crash.
-    def serve(self, request_text):
-        request = json.loads(request_text)
+    def serve(self, *args):
+        request = get_ipython().kernel.get_parent()["metadata"]["@REQUEST_KEY@"]
         pairs = [[{"t": "str", "v": n}, {"t": "float", "v": "not-a-number"}] for n in request.get("names", [])]
         publish_display_data({"@REPLY@": {"ok": True, "value": {"t": "dict", "v": pairs}}})
 __mlgrader_agent__ = Garbage()
-""".replace("@REPLY@", REPLY_MIME)
+""".replace("@REPLY@", REPLY_MIME).replace("@REQUEST_KEY@", REQUEST_KEY)
 
 AGENT_MODULE_MAIN = """\
 import json
 from IPython.display import publish_display_data
 class RunMain:
     # Names a module whose import runs a program (a package's __main__) in the grader.
-    def serve(self, request_text):
-        request = json.loads(request_text)
+    def serve(self, *args):
+        request = get_ipython().kernel.get_parent()["metadata"]["@REQUEST_KEY@"]
         pairs = [[{"t": "str", "v": n}, {"t": "module", "name": "torch.utils.model_dump.__main__"}]
                  for n in request.get("names", [])]
         publish_display_data({"@REPLY@": {"ok": True, "value": {"t": "dict", "v": pairs}}})
 __mlgrader_agent__ = RunMain()
-""".replace("@REPLY@", REPLY_MIME)
+""".replace("@REPLY@", REPLY_MIME).replace("@REQUEST_KEY@", REQUEST_KEY)
 
 AGENT_DELETED = """\
 del __mlgrader_agent__
@@ -376,7 +376,7 @@ def df(x):
     # Publish a reply of our own before the helper's: the grader reads the first one.
     publish_display_data({"@REPLY@": {"ok": True, "value": {"t": "object", "handle": 987654, "type_names": ["builtins.float"], "repr": "2.0", "callable": False}}})
     return _wrong_df(x)
-""".replace("@REPLY@", REPLY_MIME)
+""".replace("@REPLY@", REPLY_MIME).replace("@REQUEST_KEY@", REQUEST_KEY)
 
 FAKE_MODULES_IN_CWD = """\
 import os, pathlib
@@ -623,12 +623,12 @@ buffer = io.BytesIO()
 np.save(buffer, np.array([Bait()], dtype=object), allow_pickle=True)
 npy = base64.b64encode(buffer.getvalue()).decode()
 class PickleAgent:
-    def serve(self, request_text):
-        request = json.loads(request_text)
+    def serve(self, *args):
+        request = get_ipython().kernel.get_parent()["metadata"]["@REQUEST_KEY@"]
         pairs = [[{"t": "str", "v": n}, {"t": "ndarray", "npy": npy}] for n in request.get("names", [])]
         publish_display_data({"@REPLY@": {"ok": True, "value": {"t": "dict", "v": pairs}}})
 __mlgrader_agent__ = PickleAgent()
-""".replace("@REPLY@", REPLY_MIME)
+""".replace("@REPLY@", REPLY_MIME).replace("@REQUEST_KEY@", REQUEST_KEY)
 
 HOSTILE_DUNDERS = """\
 class Liar:

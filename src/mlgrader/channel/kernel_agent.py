@@ -11,13 +11,12 @@ nodes of :mod:`mlgrader.channel.codec`.
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 
 from ..seeding import seed_everything
 from .codec import MAX_ITEMS, WireError, decode, encode
-from .protocol import AGENT_NAME, REPLY_MIME
+from .protocol import AGENT_NAME, REPLY_MIME, REQUEST_KEY
 
 
 class Agent:
@@ -29,9 +28,10 @@ class Agent:
 
     # -- entry point ------------------------------------------------------------------
 
-    def serve(self, request_text: str) -> None:
+    def serve(self) -> None:
+        """Answer the request that came with the running cell's execute_request."""
         try:
-            request = json.loads(request_text)
+            request = _current_request()
             reply = {"ok": True, "value": self._dispatch(request)}
         except KeyboardInterrupt:
             raise  # the grader interrupted a call that ran out of time
@@ -131,6 +131,15 @@ def _describe_exception(exc: BaseException) -> dict:
     # Drop this module's own frames: the student needs the lines of their code.
     text = "".join(f for f in frames if __file__ not in f)
     return {"type": type(exc).__name__, "message": str(exc)[:2000], "traceback": text[-4000:]}
+
+
+def _current_request() -> dict:
+    from IPython import get_ipython
+
+    request = get_ipython().kernel.get_parent().get("metadata", {}).get(REQUEST_KEY)
+    if not isinstance(request, dict):
+        raise ValueError("no mlgrader request came with this cell")
+    return request
 
 
 def _publish(reply: dict) -> None:

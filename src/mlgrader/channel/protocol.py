@@ -2,9 +2,11 @@
 
 The grader executes one short line per request in the kernel::
 
-    __mlgrader_agent__.serve('{"op": "export", "names": ["xs"]}')
+    __mlgrader_agent__.serve()
 
-and reads the reply, a JSON object ``{"ok": true, "value": NODE}`` or ``{"ok": false,
+with the request, a JSON object such as ``{"op": "export", "names": ["xs"]}``, in the
+execute_request's metadata under :data:`REQUEST_KEY` (so that a large argument is decoded as
+JSON, never parsed as code), and reads the reply, a JSON object ``{"ok": true, "value": NODE}`` or ``{"ok": false,
 "error": {"type", "message", "traceback"}}``, from a display_data message of type
 :data:`REPLY_MIME`. Values are nodes of :mod:`mlgrader.channel.codec`.
 """
@@ -13,14 +15,11 @@ from __future__ import annotations
 
 AGENT_NAME = "__mlgrader_agent__"  # the helper's name in the kernel's namespace
 REPLY_MIME = "application/vnd.mlgrader.reply+json"
+REQUEST_KEY = "mlgrader_request"  # where the request rides in the execute_request's metadata
+SERVE_LINE = f"{AGENT_NAME}.serve()"  # the code the grader runs for every request
 
 # Requests: "export" names -> values; the rest act on an object handle the kernel gave out.
 OPS = ("export", "call", "getattr", "getitem", "len", "list")
-
-
-def request_line(request_json: str) -> str:
-    """The code the grader runs in the kernel for one request (its JSON text)."""
-    return f"{AGENT_NAME}.serve({request_json!r})"
 
 
 def agent_start_code(seed: int, seed_torch: bool) -> str:

@@ -17,7 +17,7 @@ import time
 from ..checks import PROXY_TYPE_NAMES_ATTRIBUTE
 from ..config import DEFAULT_CELL_TIMEOUT_S
 from .codec import WireError, decode, encode
-from .protocol import REPLY_MIME, request_line
+from .protocol import REPLY_MIME, REQUEST_KEY, SERVE_LINE
 
 # Modules a notebook variable may name (``np``, ``torch``, ``F``): the grader uses its own
 # copy. Only these exact names: a name sent by the kernel is never a reason to import (and
@@ -76,12 +76,14 @@ class Channel:
         return max(1.0, self.deadline - time.monotonic())
 
     def request(self, what: str, op: str, **fields):
+        request = {"op": op, **fields}
         try:
-            text = json.dumps({"op": op, **fields})
+            json.dumps(request)  # fail here, with the test's words, not in the session's serializer
         except (TypeError, ValueError) as exc:
             raise WireError(f"cannot send the arguments of {what}: {exc}") from None
         timeout = self._timeout()
-        run = self._kernel.run(request_line(text), timeout, store_history=False, reply_mime=REPLY_MIME)
+        run = self._kernel.run(SERVE_LINE, timeout, store_history=False, reply_mime=REPLY_MIME,
+                               request_metadata={REQUEST_KEY: request})
         if run.status == "timeout":
             raise RemoteUnavailable(f"{what} did not finish within {timeout:.0f} s (an endless loop?)")
         if run.status == "died" and run.error_name == "OutputFlood":

@@ -49,12 +49,12 @@ def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Pa
                            named_notebook=named_notebook, fallback=fallback_assignment)
     if choice.zero_reason:
         return zero_result(choice.bundle, choice.entry, str(path), choice.zero_reason, time.monotonic() - started)
-    result = _run(nb, choice, path, config)
+    result = _run(nb, choice, path, config, started)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _run(nb, choice: BundleChoice, path: Path, config: GradingConfig) -> GradeResult:
+def _run(nb, choice: BundleChoice, path: Path, config: GradingConfig, started: float) -> GradeResult:
     entry = choice.entry
     result = GradeResult(choice.bundle.assignment, 0.0, entry.max_score, notebook=entry.name, submission=str(path))
     result.messages.extend(choice.notes)
@@ -62,5 +62,6 @@ def _run(nb, choice: BundleChoice, path: Path, config: GradingConfig) -> GradeRe
     result.messages.extend(plan.notes)
     if not nb.metadata.get("kernelspec"):
         result.messages.append("the notebook names no kernel; it was run with Python 3")
+    result.phases["prepare"] = time.monotonic() - started  # reading the notebook, choosing the bundle, planning
     NotebookRun(choice.bundle, entry, config).execute(plan, result, submission_dir=path.parent)
     return result

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..artifacts import copy_artifacts
@@ -39,6 +40,15 @@ class NotebookRun:
         self.entry = entry
         self.config = config
         self.verdicts: dict[str, TestOutcome] = {}
+
+    @contextmanager
+    def _phase(self, result: GradeResult, name: str):
+        """Add the seconds of the block to ``result.phases[name]``."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            result.phases[name] = result.phases.get(name, 0.0) + time.monotonic() - started
 
     def limits(self) -> Limits:
         return Limits(memory_mb=self.entry.memory_mb, threads=self.config.threads)
@@ -70,13 +80,19 @@ class NotebookRun:
 
     def _run_in_kernel(self, plan: Plan, workdir: Path, result: GradeResult) -> None:
         data = kernel_data(self.entry.data)
-        with SandboxKernel(workdir, self.limits(), mode=self.config.sandbox,
-                           readonly_paths=list(data.readonly), env=data.env) as kernel:
-            result.sandbox = kernel.mode
-            if kernel.mode == "subprocess":
-                result.messages.append(kernel.sandbox_note())
-            self._start_agent(kernel)
+        kernel = SandboxKernel(workdir, self.limits(), mode=self.config.sandbox,
+                               readonly_paths=list(data.readonly), env=data.env)
+        try:
+            with self._phase(result, "start"):
+                kernel.start()
+                result.sandbox = kernel.mode
+                if kernel.mode == "subprocess":
+                    result.messages.append(kernel.sandbox_note())
+                self._start_agent(kernel)
             self._run_steps(plan, kernel, Channel(kernel, self.config.cell_timeout), result)
+        finally:
+            with self._phase(result, "teardown"):
+                kernel.stop()
         if kernel.leftovers:
             result.messages.append(leftovers_note(kernel.leftovers))
 
@@ -102,12 +118,14 @@ class NotebookRun:
                 continue
             timeout = min(step.timeout, max(remaining, 1.0))
             if step.kind == "test":
-                self.verdicts[step.grade_id] = run_test(self.entry.tests[step.grade_id], step.grade_id, channel,
-                                                        timeout, self.bundle.seed, kernel.workdir)
+                with self._phase(result, "tests"):
+                    self.verdicts[step.grade_id] = run_test(self.entry.tests[step.grade_id], step.grade_id,
+                                                            channel, timeout, self.bundle.seed, kernel.workdir)
                 if kernel.dead:
                     stopped = "the notebook's kernel died (os._exit, a crash or the memory limit)"
                 continue
-            stopped = self._run_cell(step, kernel, timeout, min(step.timeout, remaining), result)
+            with self._phase(result, "cells"):
+                stopped = self._run_cell(step, kernel, timeout, min(step.timeout, remaining), result)
 
     @staticmethod
     def _run_cell(step: Step, kernel: SandboxKernel, timeout: float, limit: float, result: GradeResult) -> str | None:

@@ -79,6 +79,28 @@ class BoundedKernelClient(AsyncKernelClient):
     # Where the output channel subscribes instead of the kernel's own socket: a subclass
     # (relayed_client_class) sets it to the relay's address (see mlgrader.sandbox.output_relay).
     iopub_url = ""
+    # Metadata for the next execute_request only (see SandboxKernel.run's request_metadata).
+    request_metadata: dict | None = None
+
+    def execute(self, code: str, silent: bool = False, store_history: bool = True,
+                user_expressions: dict | None = None, allow_stdin: bool | None = None,
+                stop_on_error: bool = True) -> str:
+        """jupyter_client's execute, carrying ``request_metadata`` in the request's metadata when set.
+
+        A kernel reads a request's metadata as plain JSON (``kernel.get_parent()``), while the
+        code of a cell goes through IPython's input transformers and the compiler: a 17 MB
+        argument in the code took 8 s to parse, in the metadata it costs a JSON decode.
+        """
+        metadata, self.request_metadata = self.request_metadata, None
+        if metadata is None:
+            return super().execute(code, silent, store_history, user_expressions, allow_stdin, stop_on_error)
+        content = {"code": code, "silent": silent, "store_history": store_history,
+                   "user_expressions": user_expressions or {},
+                   "allow_stdin": self.allow_stdin if allow_stdin is None else allow_stdin,
+                   "stop_on_error": stop_on_error}
+        message = self.session.msg("execute_request", content, metadata=metadata)
+        self.shell_channel.send(message)
+        return message["header"]["msg_id"]
 
     def connect_iopub(self, identity: bytes | None = None) -> zmq.Socket:
         """The output channel's socket: subscribed to the relay where there is one."""

@@ -305,8 +305,13 @@ class SandboxKernel:
         self._last_error_reply = execute_reply.get("content", {})
 
     def run(self, code: str, timeout: float, store_history: bool = True, _probe: bool = True,
-            reply_mime: str | None = None) -> CellRun:
-        """Run ``code``; never raises for anything the code does."""
+            reply_mime: str | None = None, request_metadata: dict | None = None) -> CellRun:
+        """Run ``code``; never raises for anything the code does.
+
+        ``reply_mime`` marks the one display_data output the run waits for (it may be as large
+        as a message can be); ``request_metadata`` travels in the execute_request's metadata,
+        where the kernel can read it without parsing it as code.
+        """
         if self._client is None or self.dead:
             return CellRun("died", error_name="KernelDied", error_value="the kernel is not running")
         client = self._client
@@ -316,6 +321,7 @@ class SandboxKernel:
         if reply_mime:
             client.reply_cells[index] = reply_mime
         client.timeout = max(1, int(round(timeout)))
+        client.kc.request_metadata = request_metadata
         client.running_cell = index
         self._last_error_reply = None
         started = time.monotonic()
