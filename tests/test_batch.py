@@ -16,7 +16,7 @@ import pytest
 
 from mlgrader import cli
 from mlgrader.batch import BatchOptions, run_batch
-from mlgrader.batch.executors import ProcessFailure, run_in_fresh_processes
+from mlgrader.batch.executors import ProcessFailure, run_in_workers
 from mlgrader.batch.layouts import collect_submissions, student_from_path
 from mlgrader.batch.tasks import GradeTask, TaskOutcome
 from mlgrader.results import GradeResult
@@ -255,11 +255,83 @@ def test_cache_follows_the_submission_and_the_bundle(small_class):
     assert graded() == {"alice": True, "carol": True, "dave": True}
 
 
-def test_fresh_processes_report_exits_and_overruns():
-    outcomes = dict(run_in_fresh_processes(os._exit, [3], workers=1))
+def test_workers_report_exits_and_overruns():
+    outcomes = dict(run_in_workers(os._exit, [3], workers=1))
     assert isinstance(outcomes[0], ProcessFailure) and "exited with status 3" in outcomes[0].reason
-    outcomes = dict(run_in_fresh_processes(time.sleep, [60, 0], workers=2, time_limit=1.0))
+    assert "tried 2 times" in outcomes[0].reason  # a death is tried once more, then reported
+    outcomes = dict(run_in_workers(time.sleep, [60, 0], workers=2, time_limit=1.0))
     assert "ran past 1 s" in outcomes[0].reason
     assert outcomes[1] is None  # time.sleep(0) returned normally
-    outcomes = dict(run_in_fresh_processes(abs, [-2, -3, 4], workers=2))
+    outcomes = dict(run_in_workers(abs, [-2, -3, 4], workers=2))
     assert outcomes == {0: 2, 1: 3, 2: 4}
+
+
+def die_the_first_time(marker: str) -> str:
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "graded on the second try"
+
+
+def test_a_task_whose_worker_died_is_tried_once_more(tmp_path):
+    marker = str(tmp_path / "died-once")
+    outcomes = dict(run_in_workers(die_the_first_time, [marker, marker + "-never"], workers=1))
+    assert outcomes[0] == "graded on the second try"
+    assert os.path.exists(marker + "-never")  # the second task also ran (and died once, then passed)
+
+
+class CountingContext:
+    """A worker's context that says which process made it and how often it was used."""
+
+    def __init__(self):
+        self.pid, self.used = os.getpid(), 0
+
+
+def use_context(task, context: CountingContext) -> tuple[int, int]:
+    context.used += 1
+    return context.pid, context.used
+
+
+def test_each_worker_makes_its_context_once():
+    outcomes = dict(run_in_workers(use_context, list(range(6)), workers=2, make_context=CountingContext))
+    by_worker: dict[int, list[int]] = {}
+    for pid, used in outcomes.values():
+        by_worker.setdefault(pid, []).append(used)
+    assert 1 <= len(by_worker) <= 2
+    for uses in by_worker.values():
+        assert sorted(uses) == list(range(1, len(uses) + 1))  # one context per worker, kept across its tasks
+
+
+def test_an_interrupted_batch_keeps_its_work_and_resumes(tmp_path):
+    """Ctrl-C (SIGINT) in the middle: exit 130, a row for every submission, and a rerun grades only the rest."""
+    import subprocess
+    import sys
+
+    for n in range(6):
+        target = tmp_path / "submitted" / f"s{n}" / ASSIGNMENT / "gradient_descent.ipynb"
+        target.parent.mkdir(parents=True)
+        # Different bytes for each (the cache is content-addressed: copies would share a grade).
+        target.write_bytes((SOLUTION if n % 2 else STUB).read_bytes() + b"\n" * n)
+    out = tmp_path / "out"
+    argv = [str(Path(sys.executable).parent / "mlgrader"), "grade-batch", str(tmp_path / "submitted"),
+            "--out", str(out), "--workers", "1", "--autograder", str(ROOT / "autograder")]
+    batch = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "results").is_dir() or len(list((out / "results").glob("*.json"))) < 2:
+        assert batch.poll() is None and time.monotonic() < deadline, batch.communicate()
+        time.sleep(0.1)
+    batch.send_signal(signal.SIGINT)
+    _, stderr = batch.communicate(timeout=60)
+    assert batch.returncode == 130, stderr
+    first = read_csv(out / "grades.csv")
+    assert sorted(first) == [f"s{n}" for n in range(6)]  # every submission has a row
+    interrupted = {s for s, r in first.items() if "interrupted" in r["reason"]}
+    graded = {s for s, r in first.items() if r["status"] == "graded"}
+    assert graded and interrupted and graded | interrupted == set(first)
+    rerun = subprocess.run(argv + ["--json"], capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    cached = {json.loads(line)["student"] for line in rerun.stdout.splitlines() if json.loads(line)["cached"]}
+    assert cached == graded  # what was graded before the interrupt is not graded again
+    final = read_csv(out / "grades.csv")
+    assert all(r["status"] == "graded" for r in final.values())
+    assert {s: r["score"] for s, r in final.items()} == {f"s{n}": "8" if n % 2 else "0" for n in range(6)}

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import importlib.metadata
 import io
+import os
 import subprocess
 import sys
 import zipfile
@@ -53,10 +54,11 @@ def test_pip_installs_the_wheel_with_its_console_script(tmp_path):
     install = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
                              capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stderr
+    clean_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed wheel, not a checkout
     probe = subprocess.run([str(venv / "bin" / "python"), "-c", "import mlgrader.checks, mlgrader; print(mlgrader.__file__)"],
-                           capture_output=True, text=True, cwd=tmp_path)
+                           capture_output=True, text=True, cwd=tmp_path, env=clean_env)
     assert str(venv) in probe.stdout, probe.stderr
-    help_text = subprocess.run([str(venv / "bin" / "mlgrader"), "--help"], capture_output=True, text=True)
+    help_text = subprocess.run([str(venv / "bin" / "mlgrader"), "--help"], capture_output=True, text=True, env=clean_env)
     assert help_text.returncode == 0 and "grade-batch" in help_text.stdout
 
 

@@ -1,9 +1,17 @@
-"""Running a batch's tasks: each in a fresh local process, or on a Dask cluster.
+"""Running a batch's tasks: on persistent local worker processes, or on a Dask cluster.
 
-Both runners take any picklable function and tasks and yield ``(index, value)`` as each
-task finishes, in whatever order they finish. A task that returns nothing (its process
-died, ran too long, or the cluster lost it) yields a :class:`ProcessFailure` for that task
-only; the others go on.
+Both runners take a picklable function and tasks and yield ``(index, value)`` as each task
+finishes, in whatever order they finish.
+
+:func:`run_in_workers` keeps ``workers`` processes for the whole batch. Each makes its
+*context* once (for grading: its warm kernels, :class:`mlgrader.sandbox.warm.WarmKernels`)
+and then calls ``fn(task, context)`` for task after task, so that what is expensive to start
+is paid once per worker, not once per task. A worker that dies (killed by the OOM killer, a
+crash) costs only the task it held: that task is tried once more on a new worker, and if
+it dies again it yields a :class:`ProcessFailure` with the reason. A task that runs past
+``time_limit`` is stopped (its worker killed and replaced) and is not tried again.
+
+:func:`run_on_dask` maps the same function over a Dask cluster; see there.
 """
 
 from __future__ import annotations
@@ -14,13 +22,14 @@ import os
 import signal
 import time
 import uuid
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 
 @dataclass(frozen=True)
 class ProcessFailure:
-    """A task that returned nothing: its process died, ran too long, or the cluster failed."""
+    """A task that returned nothing: its worker died, it ran too long, or the cluster failed."""
 
     reason: str
 
@@ -60,21 +69,14 @@ def threads_per_worker(workers: int) -> int:
     return max(1, default_workers() // max(1, workers))
 
 
-# --- fresh local processes -------------------------------------------------------------------
-
-
-@dataclass
-class _Job:
-    process: Any
-    reader: Any
-    started: float
+# --- persistent local workers ----------------------------------------------------------------
 
 
 def _process_context(preload: Sequence[str]):
-    # forkserver: every grade gets a fresh, single-threaded process forked from a server
-    # that imported the grader once (nbformat's import alone takes ~2 s). The preload is
-    # the standard library's process-wide forkserver setting; it only takes effect when
-    # that server first starts. spawn where forkserver does not exist (Windows).
+    # forkserver: workers are forked from a server that imported the grader once (nbformat's
+    # import alone takes seconds), single-threaded. The preload is the standard library's
+    # process-wide forkserver setting; it only takes effect when that server first starts.
+    # spawn where forkserver does not exist (Windows).
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(list(preload))
@@ -82,13 +84,29 @@ def _process_context(preload: Sequence[str]):
     return multiprocessing.get_context("spawn")
 
 
-def _child_main(fn, task, conn) -> None:
+def _worker_main(fn, make_context, conn) -> None:
+    """A worker's life: make the context, run tasks until told to stop, close the context."""
+    # Ctrl-C in a terminal reaches the whole process group: the batch (the parent) handles it
+    # and stops the workers; a worker must not turn it into a failed grade of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    context = make_context() if make_context is not None else None
     try:
-        message = ("ok", fn(task))
-    except BaseException as exc:  # reported as this task's failure
-        message = ("raised", f"the grading process raised {type(exc).__name__}: {exc}")
-    conn.send(message)
-    conn.close()
+        while True:
+            try:
+                message = conn.recv()
+            except EOFError:  # the batch is gone
+                return
+            if message is None:
+                return
+            index, task = message
+            try:
+                reply = ("ok", fn(task, context) if make_context is not None else fn(task))
+            except BaseException as exc:  # reported as this task's failure; the worker goes on
+                reply = ("raised", f"the grading process raised {type(exc).__name__}: {exc}")
+            conn.send((index, reply))
+    finally:
+        if context is not None and hasattr(context, "close"):
+            context.close()
 
 
 def _death_reason(exitcode: int | None) -> str:
@@ -102,70 +120,141 @@ def _death_reason(exitcode: int | None) -> str:
     return f"the grading process exited with status {exitcode} before it returned a grade"
 
 
-def _collect(job: _Job, time_limit: float | None) -> tuple[bool, object]:
-    """(True, the job's value or failure) once it has ended; (False, None) while it runs."""
-    if not job.reader.poll() and job.process.is_alive():
-        if time_limit is not None and time.monotonic() - job.started > time_limit:
-            job.process.kill()
-            job.process.join()
-            return True, ProcessFailure(f"the grading process ran past {time_limit:.0f} s and was stopped")
-        return False, None
-    # The child sent its message, or it ended and the pipe reads EOF. (Checking for data
-    # before checking for life would race with a child that sends and exits in between.)
-    try:
-        kind, value = job.reader.recv()
-    except (EOFError, OSError):  # it ended without a word: it died
-        job.process.join()
-        return True, ProcessFailure(_death_reason(job.process.exitcode))
-    job.process.join(timeout=10)
-    if job.process.is_alive():
-        job.process.kill()
-        job.process.join()
-    return True, (value if kind == "ok" else ProcessFailure(value))
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    task: tuple[int, Any] | None = None  # (index, task) it holds
+    started: float = 0.0  # when it got that task
 
 
-def run_in_fresh_processes(fn: Callable, tasks: Sequence, workers: int, time_limit: float | None = None,
-                           preload: Sequence[str] = ()) -> Iterator[tuple[int, object]]:
-    """Yield ``(index, fn(task))`` as tasks finish, each call in its own new process.
+@dataclass
+class _Pool:
+    """The parent's side of the workers: who holds what, what is left, how often each task died."""
 
-    A process that dies, is killed or overruns ``time_limit`` yields a
-    :class:`ProcessFailure` for its task only; the others go on (unlike a
-    ``ProcessPoolExecutor``, which breaks the whole pool when one worker dies).
-    ``preload`` names modules the process server imports once for all the processes.
+    ctx: Any
+    fn: Callable
+    make_context: Callable | None
+    pending: deque = field(default_factory=deque)  # (index, task)
+    workers: list[_Worker] = field(default_factory=list)
+    deaths: dict[int, int] = field(default_factory=dict)
+
+    def start_worker(self) -> _Worker:
+        parent, child = self.ctx.Pipe(duplex=True)
+        process = self.ctx.Process(target=_worker_main, args=(self.fn, self.make_context, child), daemon=True)
+        process.start()
+        child.close()  # so that the parent reads EOF when the worker dies
+        worker = _Worker(process, parent)
+        self.workers.append(worker)
+        return worker
+
+    def dispatch(self) -> None:
+        for worker in self.workers:
+            if worker.task is None and self.pending:
+                worker.task = self.pending.popleft()
+                worker.started = time.monotonic()
+                try:
+                    worker.conn.send(worker.task)
+                except (BrokenPipeError, OSError):
+                    pass  # found dead at the next collect
+
+    def replace(self, worker: _Worker) -> None:
+        self.workers.remove(worker)
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join()
+        worker.conn.close()
+        if self.pending or any(w.task is not None for w in self.workers):
+            self.start_worker()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        deadline = time.monotonic() + 30
+        for worker in self.workers:
+            worker.process.join(timeout=max(0.1, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self.workers.clear()
+
+
+def _collect(pool: _Pool, worker: _Worker, time_limit: float | None, retries: int) -> list[tuple[int, object]]:
+    """What ``worker`` has finished (or how it failed), handling deaths and overruns; [] while it works."""
+    if worker.conn.poll():
+        try:
+            index, (kind, value) = worker.conn.recv()
+        except (EOFError, OSError):
+            return _died(pool, worker, retries)
+        worker.task = None
+        return [(index, value if kind == "ok" else ProcessFailure(value))]
+    if not worker.process.is_alive():
+        return _died(pool, worker, retries)
+    if worker.task is not None and time_limit is not None and time.monotonic() - worker.started > time_limit:
+        index = worker.task[0]
+        worker.task = None
+        pool.replace(worker)
+        return [(index, ProcessFailure(f"the grading process ran past {time_limit:.0f} s and was stopped"))]
+    return []
+
+
+def _died(pool: _Pool, worker: _Worker, retries: int) -> list[tuple[int, object]]:
+    worker.process.join(timeout=5)  # its pipe may close a moment before its exit status is known
+    held, reason = worker.task, _death_reason(worker.process.exitcode)
+    worker.task = None
+    if held is not None:
+        pool.deaths[held[0]] = pool.deaths.get(held[0], 0) + 1
+        if pool.deaths[held[0]] <= retries:
+            pool.pending.appendleft(held)  # once more, on the worker that replaces this one
+    pool.replace(worker)
+    if held is None or pool.deaths[held[0]] <= retries:
+        return []
+    return [(held[0], ProcessFailure(f"{reason} (it was tried {pool.deaths[held[0]]} times)"))]
+
+
+def run_in_workers(fn: Callable, tasks: Sequence, workers: int, time_limit: float | None = None,
+                   preload: Sequence[str] = (), make_context: Callable | None = None,
+                   retries: int = 1, should_stop: Callable[[], bool] | None = None) -> Iterator[tuple[int, object]]:
+    """Yield ``(index, fn(task[, context]))`` as tasks finish, on ``workers`` persistent processes.
+
+    ``make_context`` (picklable, called once in each worker) makes what the worker keeps
+    between tasks; ``fn`` then gets it as its second argument. ``preload`` names modules the
+    process server imports once for all workers. A task whose worker dies is tried
+    ``retries`` more times; a task past ``time_limit`` seconds is stopped. When
+    ``should_stop()`` turns true (the user pressed Ctrl-C) the workers are stopped and
+    KeyboardInterrupt is raised here, at a point where the caller can keep what it has.
     """
-    ctx = _process_context(preload)
-    pending = list(enumerate(tasks))[::-1]
-    running: dict[int, _Job] = {}
+    pool = _Pool(_process_context(preload), fn, make_context, deque(enumerate(tasks)))
+    for _ in range(min(max(1, workers), len(pool.pending))):
+        pool.start_worker()
     try:
-        while pending or running:
-            while pending and len(running) < max(1, workers):
-                index, task = pending.pop()
-                reader, writer = ctx.Pipe(duplex=False)
-                process = ctx.Process(target=_child_main, args=(fn, task, writer), daemon=True)
-                process.start()
-                writer.close()  # so the reader sees EOF when the child dies
-                running[index] = _Job(process, reader, time.monotonic())
-            waitables = [j.reader for j in running.values()] + [j.process.sentinel for j in running.values()]
-            multiprocessing.connection.wait(waitables, timeout=1.0)
-            for index, job in list(running.items()):
-                done, outcome = _collect(job, time_limit)
-                if done:
-                    del running[index]
-                    job.reader.close()
-                    yield index, outcome
-    finally:  # interrupted: leave no grading process behind
-        for job in running.values():
-            job.process.kill()
-            job.process.join()
+        while pool.pending or any(w.task is not None for w in pool.workers):
+            pool.dispatch()
+            waitables = [w.conn for w in pool.workers] + [w.process.sentinel for w in pool.workers]
+            multiprocessing.connection.wait(waitables, timeout=0.5)
+            if should_stop is not None and should_stop():
+                raise KeyboardInterrupt
+            for worker in list(pool.workers):
+                yield from _collect(pool, worker, time_limit, retries)
+    finally:  # finished or interrupted: leave no grading process behind
+        pool.stop()
 
 
 # --- Dask ------------------------------------------------------------------------------------
 
 
-def run_on_dask(address: str, fn: Callable, tasks: Sequence, names: Sequence[str]) -> Iterator[tuple[int, object]]:
-    """Yield ``(index, fn(task))`` as a Dask cluster finishes each task.
+def run_on_dask(address: str, fn: Callable, tasks: Sequence, names: Sequence[str],
+                shared: dict[str, object] | None = None, plugin: object | None = None) -> Iterator[tuple[int, object]]:
+    """Yield ``(index, fn(task, **shared))`` as a Dask cluster finishes each task.
 
-    Raises :class:`SchedulerUnreachable` when no scheduler answers at ``address``.
+    ``shared`` values are sent to every worker once (``scatter(broadcast=True)``), not
+    with every task; ``plugin`` is registered as a worker plugin (for grading: the worker's
+    warm kernels). Raises :class:`SchedulerUnreachable` when no scheduler answers at
+    ``address``.
     """
     from dask.distributed import Client, as_completed
 
@@ -174,10 +263,13 @@ def run_on_dask(address: str, fn: Callable, tasks: Sequence, names: Sequence[str
     except (OSError, TimeoutError) as exc:
         raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     with client:
+        if plugin is not None:
+            client.register_plugin(plugin)
+        extra = {name: client.scatter(value, broadcast=True, hash=False) for name, value in (shared or {}).items()}
         # Explicit unique keys: the same path may hold new content next run, so results
         # must never be shared by key (pure=True would), and the dashboard shows students.
         run = uuid.uuid4().hex[:8]
-        futures = client.map(fn, list(tasks), key=[f"mlgrader-grade-{name}-{run}" for name in names])
+        futures = client.map(fn, list(tasks), key=[f"mlgrader-grade-{name}-{run}" for name in names], **extra)
         index_of = {future.key: i for i, future in enumerate(futures)}
         for future in as_completed(futures):
             try:

@@ -17,12 +17,14 @@ and writes::
 A grade is never silently missing: a submission that cannot be graded still gets a row,
 with score 0, status ``error`` and the reason (see :mod:`~mlgrader.batch.rows`).
 
-Dask
-----
-``--scheduler ADDRESS`` runs :func:`~mlgrader.batch.tasks.grade_task`, the same pure
-function the local pool runs, with ``Client(ADDRESS).map``. Tasks carry absolute paths:
-workers need the submissions and the autograder folder at the same paths (a shared file
-system) and the same mlgrader installed.
+Workers
+-------
+Local workers live for the whole batch and keep warm kernels (:mod:`mlgrader.sandbox.warm`).
+``--scheduler ADDRESS`` runs :func:`~mlgrader.batch.tasks.grade_task`, the same function the
+local workers run, on a Dask cluster: each task carries its notebook's bytes (and the saved
+files beside it), the autograder folder is sent once per worker and named by its digest,
+and results come back as data, so the workers need no copy of the course and no shared
+file system; only the same mlgrader installed.
 
 Nothing here prints: the command line shows progress through a :class:`Progress` it
 passes in, and turns the rows into a summary and an exit status.
@@ -31,6 +33,7 @@ passes in, and turns the rows into a summary and an exit status.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,11 +43,13 @@ from ..bundle import Bundle, list_bundles
 from ..config import GradingConfig
 from ..report import ReportRow, write_class_report, write_feedback
 from .cache import ResultCache
-from .executors import (NoProgress, Progress, SchedulerUnreachable, default_workers, run_in_fresh_processes, run_on_dask,
-                        threads_per_worker)
+from ..sandbox.warm import WarmKernels
+from .executors import (NoProgress, ProcessFailure, Progress, SchedulerUnreachable, default_workers, run_in_workers,
+                        run_on_dask, threads_per_worker)
 from .layouts import BatchUsageError, Submission, collect_submissions
 from .rows import CSV_COLUMNS, BatchRow, cached_row, row_from_outcome
-from .tasks import GradeTask, TaskOutcome, grade_task
+from .tasks import (AutograderRef, GradeTask, TaskOutcome, autograder_files, files_digest, grade_task,
+                    grade_task_on_dask)
 
 # What the local process server imports once, so that each grading process starts warm.
 GRADER_MODULES = (grade_task.__module__,)
@@ -63,6 +68,8 @@ class BatchOptions:
     force: bool = False  # True (--force): regrade everything, then refresh the cache
     # The function each worker runs; replaceable so tests can make a worker die.
     grade_fn: Callable[[GradeTask], TaskOutcome] | None = field(default=None, repr=False)
+    # Asked while grading: True once the user pressed Ctrl-C (the command line's handler).
+    should_stop: Callable[[], bool] | None = field(default=None, repr=False, compare=False)
 
     @property
     def pool_size(self) -> int:
@@ -132,22 +139,39 @@ def task_for(sub: Submission, options: BatchOptions) -> GradeTask:
     config = options.config
     if not options.scheduler and config.threads is None:
         config = config.with_options(threads=threads_per_worker(options.pool_size))
-    return GradeTask(str(sub.path.absolute()), str(options.autograder.absolute()), options.assignment,
-                     sub.layout_assignment, config)
+    return GradeTask(sub.path.name, AutograderRef(path=str(options.autograder.absolute())),
+                     path=str(sub.path.absolute()), assignment=options.assignment,
+                     fallback_assignment=sub.layout_assignment, config=config)
 
 
 def _outcomes(options: BatchOptions, tasks: list[GradeTask], names: list[str],
               bundles: dict[str, Bundle]) -> Iterator[tuple[int, object]]:
-    fn = options.grade_fn or grade_task
     if options.scheduler:
-        return _dask_outcomes(options.scheduler, fn, tasks, names)
+        return _dask_outcomes(options, tasks, names, bundles)
     workers = min(options.pool_size, len(tasks)) or 1
-    return run_in_fresh_processes(fn, tasks, workers, process_time_limit(bundles, options.config), GRADER_MODULES)
+    limit = process_time_limit(bundles, options.config)
+    if options.grade_fn is not None:  # a stand-in grader (tests): one argument, no kernels
+        return run_in_workers(options.grade_fn, tasks, workers, limit, GRADER_MODULES, should_stop=options.should_stop)
+    # Each worker keeps warm kernels for the whole batch (cold ones where they cannot be).
+    kernels = functools.partial(WarmKernels, options.config.sandbox, tasks[0].config.threads)
+    return run_in_workers(grade_task, tasks, workers, limit, GRADER_MODULES, make_context=kernels,
+                          should_stop=options.should_stop)
 
 
-def _dask_outcomes(address: str, fn: Callable, tasks: list[GradeTask], names: list[str]) -> Iterator[tuple[int, object]]:
+def _dask_outcomes(options: BatchOptions, tasks: list[GradeTask], names: list[str],
+                   bundles: dict[str, Bundle]) -> Iterator[tuple[int, object]]:
+    """The tasks on a Dask cluster whose workers have no copy of the course: bytes travel, not paths."""
+    from .dask_plugin import WarmKernelsPlugin
+
+    files = autograder_files(options.autograder)
+    reference = AutograderRef(digest=files_digest(files))
+    artifacts = {name for b in bundles.values() for nb in b.notebooks for name in nb.artifacts}
+    carried = [task.with_contents(artifacts, reference) for task in tasks]
+    plugin = WarmKernelsPlugin(options.config.sandbox, options.config.threads)
     try:
-        yield from run_on_dask(address, fn, tasks, names)
+        yield from run_on_dask(options.scheduler, options.grade_fn or grade_task_on_dask, carried, names,
+                               shared={"autograder_files": files} if options.grade_fn is None else None,
+                               plugin=plugin if options.grade_fn is None else None)
     except SchedulerUnreachable as exc:  # a wrong --scheduler is a usage error, like a wrong path
         raise BatchUsageError(str(exc)) from None
 
@@ -187,13 +211,31 @@ def run_batch(options: BatchOptions, emit: Callable[[BatchRow], None] = lambda r
         rows.append(_finish(cached_row(sub, cached), options, emit))
         progress.advance(sub.student)
     tasks = [task_for(sub, options) for sub in todo]
-    if tasks:
-        for index, outcome in _outcomes(options, tasks, [sub.key for sub in todo], bundles):
-            row = row_from_outcome(todo[index], outcome, bundles)
-            if row.status == "graded" and options.use_cache:
-                cache.store(entries[todo[index].key], row.result)
-            rows.append(_finish(row, options, emit))
-            progress.advance(todo[index].student)
+    done: set[int] = set()
+    try:
+        if tasks:
+            for index, outcome in _outcomes(options, tasks, [sub.key for sub in todo], bundles):
+                row = row_from_outcome(todo[index], outcome, bundles)
+                if row.status == "graded" and options.use_cache:
+                    cache.store(entries[todo[index].key], row.result)  # atomic: a Ctrl-C leaves no half entry
+                rows.append(_finish(row, options, emit))
+                done.add(index)
+                progress.advance(todo[index].student)
+    except KeyboardInterrupt:
+        # Interrupted: every submission still gets a row (those not graded say so), the files
+        # agree with the cache, and the next run grades only what is missing.
+        for index, sub in enumerate(todo):
+            if index not in done:
+                rows.append(row_from_outcome(sub, ProcessFailure(INTERRUPTED), bundles))
+        _write_summary_files(rows, options)
+        raise
+    return _write_summary_files(rows, options)
+
+
+INTERRUPTED = "not graded: the batch was interrupted (run it again to grade what is missing)"
+
+
+def _write_summary_files(rows: list[BatchRow], options: BatchOptions) -> list[BatchRow]:
     rows.sort(key=lambda r: (r.submission.student, r.result.assignment, r.result.notebook, str(r.submission.path)))
     write_grades_csv(rows, options.out / "grades.csv")
     write_report(rows, options.out)

@@ -21,17 +21,21 @@ from pathlib import Path
 from ..bundle import BundleChoice, choose_bundle, zero_result
 from ..config import GradingConfig
 from ..results import GradeResult
+from ..sandbox.warm import KernelSource
 from .plan import plan_steps
 from .session import NotebookRun
 from .submission import SubmissionError, identity, read_submission
 
 
 def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Path = Path("autograder"),
-                   config: GradingConfig | None = None, fallback_assignment: str | None = None) -> GradeResult:
+                   config: GradingConfig | None = None, fallback_assignment: str | None = None,
+                   kernels: KernelSource | None = None) -> GradeResult:
     """Grade one submitted notebook. Always returns a result unless no assignment can be told.
 
     ``assignment`` is the one asked for (``--assignment``); ``fallback_assignment`` is used
-    only when the notebook names none (a batch takes it from the folder layout). Raises
+    only when the notebook names none (a batch takes it from the folder layout). ``kernels``
+    is where kernels come from (default: each started cold; a batch worker passes its
+    :class:`~mlgrader.sandbox.warm.WarmKernels`). Raises
     :class:`~mlgrader.bundle.BundleError` only when no grade can be attached to any
     assignment (the command line turns that into exit status 2).
     """
@@ -49,12 +53,13 @@ def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Pa
                            named_notebook=named_notebook, fallback=fallback_assignment)
     if choice.zero_reason:
         return zero_result(choice.bundle, choice.entry, str(path), choice.zero_reason, time.monotonic() - started)
-    result = _run(nb, choice, path, config, started)
+    result = _run(nb, choice, path, config, started, kernels)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _run(nb, choice: BundleChoice, path: Path, config: GradingConfig, started: float) -> GradeResult:
+def _run(nb, choice: BundleChoice, path: Path, config: GradingConfig, started: float,
+         kernels: KernelSource | None) -> GradeResult:
     entry = choice.entry
     result = GradeResult(choice.bundle.assignment, 0.0, entry.max_score, notebook=entry.name, submission=str(path))
     result.messages.extend(choice.notes)
@@ -63,5 +68,5 @@ def _run(nb, choice: BundleChoice, path: Path, config: GradingConfig, started: f
     if not nb.metadata.get("kernelspec"):
         result.messages.append("the notebook names no kernel; it was run with Python 3")
     result.phases["prepare"] = time.monotonic() - started  # reading the notebook, choosing the bundle, planning
-    NotebookRun(choice.bundle, entry, config).execute(plan, result, submission_dir=path.parent)
+    NotebookRun(choice.bundle, entry, config, kernels).execute(plan, result, submission_dir=path.parent)
     return result

@@ -10,8 +10,7 @@ kernel, a sandbox that would not start), every test of the notebook ends with a 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import ast
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,10 +20,11 @@ from ..bundle import Bundle, NotebookEntry
 from ..channel.protocol import agent_start_code
 from ..channel.proxy import Channel
 from ..config import GradingConfig
-from ..data import kernel_data
+from ..data import KernelData, kernel_data
 from ..results import CellOutcome, GradeResult, TestResult, clip_text
 from ..sandbox.kernel import SandboxKernel
 from ..sandbox.limits import Limits, SandboxError
+from ..sandbox.warm import ColdKernels, KernelSource, Scratch, preloadable
 from .hints import death_cause, gpu_hint, leftovers_note
 from .plan import Plan, Step
 from .trusted_tests import TestOutcome, preload_test_imports, run_test
@@ -35,10 +35,12 @@ AGENT_START_TIMEOUT_S = 120  # a cold kernel importing numpy on a loaded machine
 class NotebookRun:
     """Executes one :class:`~mlgrader.grading.plan.Plan` and fills a :class:`GradeResult` in place."""
 
-    def __init__(self, bundle: Bundle, entry: NotebookEntry, config: GradingConfig):
+    def __init__(self, bundle: Bundle, entry: NotebookEntry, config: GradingConfig,
+                 kernels: KernelSource | None = None):
         self.bundle = bundle
         self.entry = entry
         self.config = config
+        self.kernels = kernels or ColdKernels()  # a batch worker passes its warm kernels
         self.verdicts: dict[str, TestOutcome] = {}
 
     @contextmanager
@@ -56,17 +58,20 @@ class NotebookRun:
     def execute(self, plan: Plan, result: GradeResult, submission_dir: Path | None = None) -> None:
         """Run every step; record each test's verdict and the score in ``result``."""
         preload_test_imports(self.entry)
-        workdir = Path(tempfile.mkdtemp(prefix="mlgrader-run-"))
+        data = kernel_data(self.entry.data)
+        scratch = None
         try:
-            self._copy_artifacts(submission_dir, workdir, result)
-            self._run_in_kernel(plan, workdir, result)
+            scratch = self.kernels.scratch(preloadable(kernel_imports(self.entry)), data.readonly)
+            self._copy_artifacts(submission_dir, scratch.workdir, result)
+            self._run_in_kernel(plan, scratch, data, result)
         except SandboxError as exc:
             result.messages.append(str(exc))
             for step in plan.steps:
                 if step.kind == "test" and step.grade_id not in self.verdicts:
                     self.verdicts[step.grade_id] = TestOutcome("error", f"not graded: {exc}")
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            if scratch is not None:
+                scratch.remove()
         self._record_tests(result)
 
     # -- the steps of execute ------------------------------------------------------------
@@ -78,10 +83,8 @@ class NotebookRun:
         # A missing file is no news: the notebook then trains again within its time limit.
         result.messages.extend(note.text for note in notes if not note.missing)
 
-    def _run_in_kernel(self, plan: Plan, workdir: Path, result: GradeResult) -> None:
-        data = kernel_data(self.entry.data)
-        kernel = SandboxKernel(workdir, self.limits(), mode=self.config.sandbox,
-                               readonly_paths=list(data.readonly), env=data.env)
+    def _run_in_kernel(self, plan: Plan, scratch: Scratch, data: KernelData, result: GradeResult) -> None:
+        kernel = scratch.kernel(self.limits(), self.config.sandbox, list(data.readonly), data.env)
         try:
             with self._phase(result, "start"):
                 kernel.start()
@@ -154,3 +157,21 @@ class NotebookRun:
                 result.tests.append(TestResult(spec.grade_id, score, spec.points, outcome.status,
                                                clip_text(outcome.output, self.config.feedback_chars)))
         result.score = sum(t.score for t in result.tests)
+
+
+def kernel_imports(entry: NotebookEntry) -> set[str]:
+    """The top-level modules the notebook's read-only setup cells import (a warm kernel may preload them)."""
+    modules = set()
+    for cell in entry.cells:
+        if cell.kind != "setup" or not cell.source:
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module.split(".")[0])
+    return modules

@@ -49,7 +49,7 @@ from .limits import MB, Limits, SandboxError
 from .modes import choose_mode
 from .policy import kernel_argv, kernel_env, private_tmp
 from .python_access import FALLBACK_FIX, check_proc, check_reachable, hidden_python_roots
-from .users import claim_uid, kill_all_of, processes_of
+from .users import HOST_SHARED_FOLDERS, claim_uid, kill_all_of, process_budget, processes_of, remove_files_of
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Messages the grader holds queued, unread, per socket: the kernel keeps (or drops) the rest.
@@ -110,10 +110,15 @@ class SandboxKernel:
     """One sandboxed kernel: ``with SandboxKernel(workdir, limits) as k: k.run(code, 30)``."""
 
     def __init__(self, workdir: Path, limits: Limits | None = None, mode: str | None = None,
-                 readonly_paths: list[str] | None = None, env: dict[str, str] | None = None):
+                 readonly_paths: list[str] | None = None, env: dict[str, str] | None = None, zygote=None):
         self.workdir = Path(workdir).resolve()
         self.limits = limits or Limits()
-        self.mode = choose_mode(mode)
+        # A warm kernel is forked by a zygote (mlgrader.sandbox.warm) whose bubblewrap sandbox it
+        # shares, as a uid of its own; the workdir is one of the zygote's, the data bound there.
+        self._zygote = zygote
+        if zygote is not None and os.geteuid() != 0:
+            raise SandboxError("warm kernels need a root grader: each runs as a uid of its own")
+        self.mode = "bubblewrap" if zygote is not None else choose_mode(mode)
         self._readonly = [str(Path(p).resolve()) for p in (readonly_paths or []) if Path(p).exists()]
         self._env = env
         self._client: CappedClient | None = None
@@ -150,6 +155,8 @@ class SandboxKernel:
         env = kernel_env(self.workdir, self._env, self.limits.threads)
         if self.mode == "subprocess" and not (self._env or {}).get("TMPDIR"):
             # A temporary folder of its own: with Landlock the shared /tmp is closed to it.
+            # (A zygote's kernels share its sandbox's /tmp, one after the other: what a kernel
+            # leaves there is removed before the next one runs, see _clean_zygote.)
             private_tmp(self.workdir).mkdir(exist_ok=True)
             env["TMPDIR"] = str(private_tmp(self.workdir))
         if os.geteuid() == 0:  # never run student code as root: a uid of its own (see claim_uid)
@@ -163,7 +170,12 @@ class SandboxKernel:
         spec.mkdir(parents=True)
         hidden, shim = self._python_shim()
         report = Path(self._specdir.name) / "landlock.json" if self.mode == "subprocess" else None
-        argv = kernel_argv(self.mode, self.workdir, self.limits, self.uid, self._readonly, hidden, shim, report)
+        if self._zygote is not None:
+            argv = self._zygote.spawn_argv(self.uid, self.workdir, {
+                "memory_mb": self.limits.memory_mb, "nproc": process_budget(self.limits, self.uid),
+                "fsize_mb": self.limits.file_size_mb, "cpu_s": self.limits.cpu_seconds})
+        else:
+            argv = kernel_argv(self.mode, self.workdir, self.limits, self.uid, self._readonly, hidden, shim, report)
         (spec / "kernel.json").write_text(json.dumps({
             "argv": argv, "display_name": "mlgrader sandbox", "language": "python",
             "interrupt_mode": "message",  # signals cannot reach a kernel inside bubblewrap
@@ -268,12 +280,27 @@ class SandboxKernel:
             self._relay = None
         if self._uid_lock is not None:  # only while the uid is still ours
             kill_all_of(self.uid)  # what the kernel left running: new sessions, double forks
+            if self._zygote is not None:
+                self._clean_zygote()
+            elif self.mode == "subprocess":  # no private /tmp: the host's shared folders
+                remove_files_of(self.uid, HOST_SHARED_FOLDERS)
             os.close(self._uid_lock)
             self._uid_lock = None
         for folder in (self._specdir, self._shimdir):
             if folder is not None:
                 folder.cleanup()
         self._specdir = self._shimdir = None
+
+    def _clean_zygote(self) -> None:
+        """Remove this kernel's files from the zygote's shared /tmp and /dev/shm; or retire the zygote.
+
+        A zygote whose leftovers cannot be removed must not fork another kernel: the next
+        notebook would find them.
+        """
+        try:
+            self._zygote.clean(self.uid)
+        except (OSError, ValueError, SandboxError):
+            self._zygote.close()
 
     def _leftovers(self, client: CappedClient) -> int:
         """How many processes of the sandbox user are running besides the kernel itself."""

@@ -52,6 +52,10 @@ def sockets(opts: argparse.Namespace) -> tuple[zmq.Socket, zmq.Socket]:
     kernel.setsockopt(zmq.MAXMSGSIZE, opts.max_message_bytes)
     kernel.setsockopt(zmq.RCVHWM, 2)  # queued here, messages are this process's memory
     kernel.setsockopt(zmq.SUBSCRIBE, b"")
+    # The kernel may not have bound its socket yet: retry every 10 ms, not ZeroMQ's 100, so
+    # that the status message of the grader's first kernel_info request is not missed (the
+    # client then waits 0.2 s and asks again).
+    kernel.setsockopt(zmq.RECONNECT_IVL, 10)
     kernel.connect(opts.kernel_url)
     grader = context.socket(zmq.PUB)
     grader.setsockopt(zmq.SNDHWM, 1000)  # a PUB socket drops what its reader has not taken beyond this

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import random
+import shutil
 import signal
 import stat
 import tempfile
@@ -97,6 +98,43 @@ def kill_all_of(uid: int) -> None:
             os._exit(code)
     os.waitpid(pid, 0)
 
+
+
+# Folders every uid may write on a host; a kernel's leftovers there are removed after it.
+HOST_SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_files_of(uid: int, folders) -> int:
+    """Remove the entries of ``folders`` that ``uid`` owns (after its processes are gone); how many.
+
+    A kernel's uid is its own, so whatever it owns there is what the notebook left: files a
+    later notebook (a uid of its own, but the same folders) could otherwise read. Links are
+    never followed (rmtree works through file descriptors on Linux).
+    """
+    if not UID_RANGE[0] <= uid < UID_RANGE[1]:
+        raise ValueError(f"refusing to remove the files of uid {uid}")
+    removed = 0
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if info.st_uid != uid:
+                continue
+            try:
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
+            removed += 1
+    return removed
 
 
 def process_budget(limits: Limits, uid: int | None) -> int:

@@ -1,21 +1,23 @@
 """Running the validation cases of a course: every solution, stub and variant, graded for real.
 
 Each case is the real grading path (sandbox included) on a notebook written to a temporary
-folder, in a fresh process of :func:`mlgrader.batch.executors.run_in_fresh_processes`: kernels,
-event loops and imports stay apart, and a case whose process dies costs that case only.
+folder, on the batch's workers (:func:`mlgrader.batch.executors.run_in_workers`), each with its
+warm kernels: a case whose worker dies costs that case only.
 """
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 
-from ..batch.executors import NoProgress, Progress, ProcessFailure, default_workers, run_in_fresh_processes
+from ..batch.executors import NoProgress, Progress, ProcessFailure, default_workers, run_in_workers
 from ..config import GradingConfig
 from ..grading import grade_notebook
+from ..sandbox.warm import WarmKernels
 from .judge import judge_solution, judge_stub, judge_variant
 from .variants import NEEDS, Variant, VariantError, apply_variant, load_variants
 
@@ -55,11 +57,11 @@ class _Job:
     variant: Variant | None = None
 
 
-def _run_job(job: _Job) -> CaseResult:
+def _run_job(job: _Job, kernels=None) -> CaseResult:
     with tempfile.TemporaryDirectory(prefix="mlgrader-validate-") as tmp:
         path = Path(tmp) / f"{job.notebook}.ipynb"
         path.write_text(job.notebook_json)
-        result = grade_notebook(path, job.assignment, Path(job.autograder_dir), job.config)
+        result = grade_notebook(path, job.assignment, Path(job.autograder_dir), job.config, kernels=kernels)
     if job.case == "solution":
         ok, detail = judge_solution(result)
     elif job.case == "stub":
@@ -130,7 +132,8 @@ def validate(root: Path, assignments: list[str] | None = None, config: GradingCo
         jobs = [_with_threads(job, max(1, default_workers() // workers)) for job in jobs]
     progress.start(len(jobs))
     results: dict[int, CaseResult] = {}
-    for index, outcome in run_in_fresh_processes(_run_job, jobs, workers, preload=(__name__,)):
+    kernels = functools.partial(WarmKernels, config.sandbox, jobs[0].config.threads)
+    for index, outcome in run_in_workers(_run_job, jobs, workers, preload=(__name__,), make_context=kernels):
         results[index] = outcome if isinstance(outcome, CaseResult) else _failed_case(jobs[index], outcome)
         progress.advance(jobs[index].case)
     report.cases.extend(results[i] for i in sorted(results))
