@@ -69,6 +69,13 @@ class NotebookEntry:
     def cell(self, grade_id: str) -> CellEntry | None:
         return next((c for c in self.cells if c.grade_id == grade_id), None)
 
+    @property
+    def hidden_tests(self) -> tuple[str, ...]:
+        """Grade ids of the tests that hold hidden checks, in notebook order (told from the bundle's
+        own test sources, so that a platform can show their results later without solutions/)."""
+        return tuple(c.grade_id for c in self.cells
+                     if c.kind == "test" and has_hidden_checks(self.tests.get(c.grade_id, "")))
+
 
 @dataclass(frozen=True)
 class Bundle:
@@ -114,6 +121,11 @@ def public_part(test_source: str) -> str:
         elif not hidden:
             out.append(line)
     return "\n".join(out)
+
+
+def has_hidden_checks(test_source: str) -> bool:
+    """Whether a test cell's source has a hidden region (the same marker :func:`public_part` cuts)."""
+    return any(line.strip() == HIDDEN_BEGIN for line in test_source.splitlines())
 
 
 # --- writing and reading -------------------------------------------------------------------
@@ -304,4 +316,4 @@ def zero_result(bundle: Bundle, entry: NotebookEntry, submission: str, reason: s
     """The grade of a notebook that could not be run: every test 0, status error, the reason everywhere."""
     tests = [TestResult(c.grade_id, 0.0, c.points, "error", reason) for c in entry.cells if c.kind == "test"]
     return GradeResult(bundle.assignment, 0.0, entry.max_score, tests, entry.name, submission, "",
-                       [reason], [], seconds)
+                       [reason], [], seconds, hidden_tests=list(entry.hidden_tests))

@@ -124,11 +124,13 @@ def _cmd_build(args) -> int:
 def _cmd_grade(args) -> int:
     from .bundle import BundleError
     from .config import ConfigError
-    from .grading import grade_notebook
+    from .grading import grade_folder, grade_notebook
     from .sandbox.limits import SandboxError
 
+    submission = Path(args.submission)
+    grade = grade_folder if submission.is_dir() else grade_notebook
     try:
-        result = grade_notebook(Path(args.submission), args.assignment, Path(args.autograder), _config(args))
+        result = grade(submission, args.assignment, Path(args.autograder), _config(args))
     except (BundleError, SandboxError, ConfigError) as exc:
         _error("grade", exc)
         return EXIT_USAGE
@@ -255,11 +257,14 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="grade one notebook",
                        description="Grade one submitted notebook in a sandboxed kernel. Exit 0 whenever "
                                    "a grade was produced, however low.")
-    p.add_argument("submission", metavar="SUBMISSION.ipynb")
+    p.add_argument("submission", metavar="SUBMISSION.ipynb",
+                   help="a notebook, or a folder holding one (as on Gradescope): the notebook named as in "
+                        "the bundle is graded, else the only one carrying the assignment's metadata")
     p.add_argument("--assignment", help="default: read from the notebook's metadata")
     p.add_argument("--autograder", default="autograder", help="folder of bundles (default: ./autograder)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    p.add_argument("--format", choices=["text", "json", "gradescope"], default="text")
+    p.add_argument("--format", choices=["text", "json", "gradescope"], default="text",
+                   help="gradescope: Gradescope's results.json (hidden tests shown after the due date)")
     p.add_argument("--feedback", metavar="FILE.html", help="also write HTML feedback for the student")
     p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
     p.set_defaults(func=_cmd_grade)

@@ -61,7 +61,8 @@ def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Pa
 def _run(nb, choice: BundleChoice, path: Path, config: GradingConfig, started: float,
          kernels: KernelSource | None) -> GradeResult:
     entry = choice.entry
-    result = GradeResult(choice.bundle.assignment, 0.0, entry.max_score, notebook=entry.name, submission=str(path))
+    result = GradeResult(choice.bundle.assignment, 0.0, entry.max_score, notebook=entry.name, submission=str(path),
+                         hidden_tests=list(entry.hidden_tests))
     result.messages.extend(choice.notes)
     plan = plan_steps(nb, entry, config.cell_timeout)
     result.messages.extend(plan.notes)

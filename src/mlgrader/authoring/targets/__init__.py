@@ -46,8 +46,15 @@ def _legacy(inputs: TargetInputs) -> dict[str, bytes]:
     return legacy_files(inputs)
 
 
+def _gradescope(inputs: TargetInputs) -> dict[str, bytes]:
+    from .gradescope import target_files as gradescope_files
+
+    return gradescope_files(inputs)
+
+
 TARGETS: tuple[Callable[[TargetInputs], dict[str, bytes]], ...] = (
     _legacy,
+    _gradescope,
 )
 
 

@@ -1,7 +1,6 @@
-"""Where graded runs happen: files for Gradescope and for a student-repository workflow.
+"""Where graded runs happen: the files for a student-repository workflow (GitHub Actions).
 
-Both targets run the same command, ``mlgrader grade``, against the bundle that sits next
-to them; they differ only in how they install and where they put the result.
+The Gradescope target is :mod:`~mlgrader.authoring.targets.gradescope`.
 """
 
 from __future__ import annotations
@@ -12,28 +11,6 @@ from . import TargetInputs
 # CUDA build's download) at the version the course is pinned to.
 TORCH_PIN = "torch==2.14.1 torchvision==0.29.1"
 CPU_WHEELS = "https://download.pytorch.org/whl/cpu"
-
-_GRADESCOPE_SETUP = """\
-#!/usr/bin/env bash
-# Gradescope runs this once when it builds the autograder image.
-set -euo pipefail
-apt-get update && apt-get install -y bubblewrap python3-venv
-python3 -m venv /opt/mlgrader
-/opt/mlgrader/bin/pip install --index-url {cpu_wheels} {torch_pin}
-/opt/mlgrader/bin/pip install "mlgrader[course]"
-"""
-
-_GRADESCOPE_RUN = """\
-#!/usr/bin/env bash
-# Gradescope runs this for every submission; results.json is its contract.
-set -uo pipefail
-cd /autograder/source
-shopt -s nullglob
-notebooks=(/autograder/submission/*.ipynb)
-/opt/mlgrader/bin/mlgrader grade "${{notebooks[0]:-/autograder/submission/missing.ipynb}}" \\
-    --assignment {assignment} --autograder /autograder/source/autograder \\
-    --format gradescope > /autograder/results/results.json
-"""
 
 _WORKFLOW = """\
 # Grades the notebooks of {assignment} on every push (GitHub Actions, CPU only).
@@ -81,10 +58,6 @@ def target_files(inputs: TargetInputs) -> dict[str, bytes]:
     for assignment in [inputs.assignment]:
         notebooks = " ".join(f"{s.name}.ipynb" for s in specs if s.assignment == assignment)
         base = f"autograder/{assignment}/targets"
-        out[f"{base}/gradescope/setup.sh"] = _GRADESCOPE_SETUP.format(
-            cpu_wheels=CPU_WHEELS, torch_pin=TORCH_PIN
-        ).encode()
-        out[f"{base}/gradescope/run_autograder"] = _GRADESCOPE_RUN.format(assignment=assignment).encode()
         out[f"{base}/github/mlgrader.yml"] = _WORKFLOW.format(
             assignment=assignment, notebooks=notebooks, cpu_wheels=CPU_WHEELS, torch_pin=TORCH_PIN
         ).encode()
