@@ -1,20 +1,28 @@
-"""Grading time of the same submissions with nbgrader, otter-grader and mlgrader.
+"""Grading throughput of mlgrader next to nbgrader and otter-grader, in one run, on this machine.
 
-    .venv/bin/python benchmarks/grading_speed.py [--copies N]
+    .venv/bin/python benchmarks/grading_speed.py [--n 50] [--students 6] [--skip-otter]
 
-Grades N copies of the finished 01-gradient-descent notebook (examples/submissions/alice.ipynb)
-with real `nbgrader autograde`, real `otter run` (the otter port of the same tests that
-benchmarks/attacks/run.py builds), `mlgrader grade` one by one, and
-`mlgrader grade-batch`. Prints seconds per submission and the ratio to nbgrader, and
-writes benchmarks/grading_speed.md. Timings, never assertions: this is not a test.
+1. N mixed submissions of 01-gradient-descent, the same files for every grader: solutions,
+   stubs, partial answers and hostile notebooks from the adversarial corpus (tests/adversarial)
+   that every grader gets through. Real `nbgrader autograde` (one call), real `otter run` (one
+   call per notebook, the otter zip that `mlgrader build` makes), `mlgrader grade-batch` with
+   2 workers and with 1. Throughput ratios; mlgrader's amortised overhead per submission.
+2. A single `mlgrader grade` of 01 (a fresh process, as a student's CI or Gradescope runs it).
+3. 05 with saved weights (the GPU-trained fixture): seconds per submission in a batch.
+4. Grader memory: the peak RSS of a grading worker, per assignment.
+5. The whole course: S students, all six notebooks each, in students per hour.
+
+Writes benchmarks/grading_speed.md. Timings, never assertions: this is not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,111 +31,243 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from adversarial import corpus  # noqa: E402
+
 ASSIGNMENT = "01-gradient-descent"
-SAMPLE = ROOT / "examples" / "submissions" / "alice.ipynb"
+NOTEBOOK = "gradient_descent"
+# Hostile notebooks that every grader gets through in seconds (no endless loops: nbgrader and
+# otter would spend their whole time limit on those, which measures the limit, not the grader).
+HOSTILE = ("patch-np-allclose", "patch-mlgrader-checks", "input-transformer", "hooks-custom-exc",
+           "agent-claims-success", "os-exit", "sys-exit", "corrupt-json", "delete-tests", "duplicate-tests",
+           "test-source-pass", "setup-edited")
+GPU_TRAINED_05 = ROOT / "tests" / "fixtures" / "gpu-trained" / "05-fashion-mnist-gpu"
+GPU_TRAINED_06 = ROOT / "tests" / "fixtures" / "gpu-trained" / "06-cnn"
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
-    return env
+def env() -> dict[str, str]:
+    out = dict(os.environ)
+    out["PATH"] = f"{BIN}{os.pathsep}{out['PATH']}"
+    out.pop("MLGRADER_SANDBOX", None)
+    return out
 
 
-def _run(cmd: list[str], cwd: Path) -> float:
+def run(cmd: list[str], cwd: Path, check: bool = True) -> float:
     started = time.monotonic()
-    proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:3])} failed: {proc.stderr[-500:]}")
+    proc = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True)
+    if check and proc.returncode not in (0, 1):  # grade-batch exits 1 when a row is an error
+        raise RuntimeError(f"{' '.join(cmd[:3])} failed ({proc.returncode}): {proc.stderr[-800:]}")
     return time.monotonic() - started
 
 
-def time_nbgrader(copies: int, work: Path) -> float:
+# --- the submissions ---------------------------------------------------------------------------
+
+
+def mixed_submissions(n: int, folder: Path) -> list[tuple[str, bytes]]:
+    """(kind, notebook bytes) for n students: a quarter each of solved, stub, partial, hostile."""
+    ctx = corpus.Context(root=folder, course=folder, marker=folder / "MARKER", token="benchmark-token")
+    kinds = [("solved", corpus.attack_named("baseline-solved")), ("stub", corpus.attack_named("baseline-stub")),
+             ("partial", corpus.attack_named("baseline-wrong"))]
+    hostile = [corpus.attack_named(name) for name in HOSTILE]
+    out = []
+    for i in range(n):
+        if i % 4 < 3:
+            kind, attack = kinds[i % 4]
+        else:
+            kind, attack = f"hostile {hostile[(i // 4) % len(hostile)].name}", hostile[(i // 4) % len(hostile)]
+        out.append((kind, corpus.build(attack, ctx)))
+    return out
+
+
+def nbgrader_course(subs: list[tuple[str, bytes]], work: Path) -> Path:
     course = work / "nbgrader-course"
     course.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
-    _run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], course)
-    for i in range(copies):
-        target = course / "submitted" / f"student{i}" / ASSIGNMENT
+    run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], course)
+    for i, (_, data) in enumerate(subs):
+        target = course / "submitted" / f"student{i:03d}" / ASSIGNMENT
         target.mkdir(parents=True)
-        shutil.copy(SAMPLE, target / "gradient_descent.ipynb")
-    return _run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT], course)
+        (target / f"{NOTEBOOK}.ipynb").write_bytes(data)
+    return course
 
 
-def time_otter(copies: int, work: Path) -> float | None:
-    """`otter run` with the otter port of 01's tests that benchmarks/attacks/run.py builds."""
-    import importlib.util
+# --- 1. the same N submissions, every grader -----------------------------------------------------
 
-    spec = importlib.util.spec_from_file_location("attacks_run", ROOT / "benchmarks" / "attacks" / "run.py")
-    runner = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = runner  # dataclasses look their module up while it loads
-    spec.loader.exec_module(runner)
-    autograder = runner.otter_autograder(work)
+
+def time_nbgrader(course: Path) -> float:
+    return run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT], course, check=False)
+
+
+def time_otter(subs: list[tuple[str, bytes]], work: Path) -> float:
+    zip_path = ROOT / "autograder" / ASSIGNMENT / "otter.zip"
+    if not zip_path.exists():
+        raise FileNotFoundError(f"{zip_path} (run mlgrader build)")
     total = 0.0
-    for i in range(copies):
-        out = work / f"otter{i}"
+    for i, (_, data) in enumerate(subs):
+        out = work / f"otter{i:03d}"
         out.mkdir()
-        shutil.copy(SAMPLE, out / "gradient_descent.ipynb")
-        total += _run([str(BIN / "otter"), "run", "-a", str(autograder), "-o", str(out),
-                       str(out / "gradient_descent.ipynb")], out)
+        (out / f"{NOTEBOOK}.ipynb").write_bytes(data)
+        total += run([str(BIN / "otter"), "run", "-a", str(zip_path), "-o", str(out), str(out / f"{NOTEBOOK}.ipynb")],
+                     out, check=False)
     return total
 
 
-def time_mlgrader_single(copies: int, work: Path) -> float:
-    total = 0.0
-    for i in range(copies):
-        path = work / f"ml{i}.ipynb"
-        shutil.copy(SAMPLE, path)
-        total += _run([str(BIN / "mlgrader"), "grade", str(path), "--json"], ROOT)
-    return total
+def time_batch(course: Path, out: Path, workers: int) -> tuple[float, list[dict]]:
+    seconds = run([str(BIN / "mlgrader"), "grade-batch", str(course / "submitted"), "--out", str(out),
+                   "--workers", str(workers), "--no-cache", "--autograder", str(ROOT / "autograder")], ROOT)
+    return seconds, [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
 
 
-def time_mlgrader_batch(copies: int, work: Path) -> float | None:
-    folder = work / "batch"
-    folder.mkdir()
+def overhead(results: list[dict], seconds: float, workers: int) -> tuple[float, float]:
+    """(mean start+teardown+prepare per submission, worker-seconds per submission not spent in cells or tests)."""
+    fixed = [sum(r.get("phases", {}).get(k, 0.0) for k in ("prepare", "start", "teardown")) for r in results]
+    work = sum(r.get("phases", {}).get("cells", 0.0) + r.get("phases", {}).get("tests", 0.0) for r in results)
+    return statistics.mean(fixed), (seconds * workers - work) / len(results)
+
+
+# --- 2-5 ----------------------------------------------------------------------------------------
+
+
+def time_single_grade(work: Path, repeats: int = 5) -> list[float]:
+    path = work / f"{NOTEBOOK}.ipynb"
+    shutil.copy(ROOT / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", path)
+    return [run([str(BIN / "mlgrader"), "grade", str(path), "--json"], ROOT) for _ in range(repeats)]
+
+
+def copy_fixture(fixture: Path, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for file in fixture.iterdir():
+        shutil.copy(file, folder / file.name)
+
+
+def time_05(work: Path, copies: int) -> tuple[float, list[dict]]:
+    course = work / "class05"
     for i in range(copies):
-        shutil.copy(SAMPLE, folder / f"student{i}.ipynb")
-    try:
-        return _run([str(BIN / "mlgrader"), "grade-batch", str(folder), "--out", str(work / "grades"),
-                     "--workers", str(os.cpu_count() or 1)], ROOT)
-    except RuntimeError:
-        return None
+        copy_fixture(GPU_TRAINED_05, course / "submitted" / f"student{i}" / "05-fashion-mnist-gpu")
+    return time_batch(course, work / "grades05", 2)
+
+
+MEMORY_PROBE = """\
+import json, sys
+sys.modules.setdefault("rfc3987_syntax", None)
+from pathlib import Path
+from mlgrader.config import GradingConfig
+from mlgrader.grading import grade_notebook
+from mlgrader.sandbox.warm import WarmKernels
+with WarmKernels() as kernels:
+    for _ in range(2):
+        result = grade_notebook(Path(sys.argv[1]), autograder_dir=Path(sys.argv[2]),
+                                config=GradingConfig(threads=1), kernels=kernels)
+peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
+print(json.dumps({"score": result.score, "max": result.max_score, "peak_mb": peak}))
+"""
+
+
+def grader_memory(work: Path) -> dict[str, dict]:
+    """Peak RSS of a process that grades an assignment's solution twice with warm kernels (a worker)."""
+    out = {}
+    for assignment in sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()):
+        if assignment.startswith("05"):
+            notebook = GPU_TRAINED_05 / "fashion_mnist_gpu.ipynb"
+        elif assignment.startswith("06"):
+            notebook = GPU_TRAINED_06 / "cnn.ipynb"
+        else:
+            notebook = next((ROOT / "source" / assignment).glob("*.ipynb"))
+        proc = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(notebook), str(ROOT / "autograder")],
+                              env=env(), capture_output=True, text=True, cwd=work)
+        out[assignment] = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else \
+            {"error": proc.stderr[-300:]}
+    return out
+
+
+def time_course(work: Path, students: int) -> float:
+    course = work / "course"
+    for i in range(students):
+        base = course / "submitted" / f"student{i}"
+        for assignment in ("01-gradient-descent", "02-linear-regression", "03-neural-networks", "04-softmax-regression"):
+            (base / assignment).mkdir(parents=True)
+            for nb in (ROOT / "source" / assignment).glob("*.ipynb"):
+                data = nb.read_bytes() + b"\n" * i  # each student's own bytes: no cache hit
+                (base / assignment / nb.name).write_bytes(data)
+        copy_fixture(GPU_TRAINED_05, base / "05-fashion-mnist-gpu")
+        copy_fixture(GPU_TRAINED_06, base / "06-cnn")
+    seconds, _ = time_batch(course, work / "grades-course", 2)
+    return seconds
+
+
+# --- the report ---------------------------------------------------------------------------------
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=4)
+    parser.add_argument("--n", type=int, default=50, help="mixed 01 submissions (default 50)")
+    parser.add_argument("--students", type=int, default=6, help="students for the whole-course run (default 6)")
+    parser.add_argument("--copies-05", type=int, default=6)
+    parser.add_argument("--skip-otter", action="store_true")
     args = parser.parse_args()
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    lines = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="mlgrader-bench-") as tmp:
         work = Path(tmp)
-        for name, fn in (("nbgrader autograde (one call)", time_nbgrader),
-                         ("otter run (one call per notebook)", time_otter),
-                         ("mlgrader grade (one call per notebook)", time_mlgrader_single),
-                         (f"mlgrader grade-batch --workers {os.cpu_count()}", time_mlgrader_batch)):
-            sub = work / name.split()[0] / str(len(rows))
-            sub.mkdir(parents=True)
-            seconds = fn(args.copies, sub)
-            rows.append((name, seconds))
-            print(f"{name}: {'n/a' if seconds is None else f'{seconds:.1f} s'}", file=sys.stderr)
-    base = rows[0][1]
-    lines = [
-        f"# Grading speed: {args.copies} copies of the finished {ASSIGNMENT} notebook",
-        "",
-        f"Machine: {os.cpu_count()} CPU cores, {platform.python_implementation()} {platform.python_version()}. "
-        f"Command: `.venv/bin/python benchmarks/grading_speed.py --copies {args.copies}`.",
-        "",
-        "| grader | total s | s per notebook | ratio to nbgrader |",
-        "|---|---|---|---|",
-    ]
-    for name, seconds in rows:
-        if seconds is None:
-            lines.append(f"| {name} | n/a | n/a | n/a |")
+        subs = mixed_submissions(args.n, work)
+        course = nbgrader_course(subs, work)
+        kinds = sorted({k.split()[0] for k, _ in subs})
+        timings = {"nbgrader autograde (one call)": time_nbgrader(course)}
+        if not args.skip_otter:
+            timings["otter run (one call per notebook)"] = time_otter(subs, work)
+        two, results = time_batch(course, work / "grades2", 2)
+        one, _ = time_batch(course, work / "grades1", 1)
+        timings["mlgrader grade-batch --workers 2"] = two
+        timings["mlgrader grade-batch --workers 1"] = one
+        fixed, amortised = overhead(results, two, 2)
+        singles = time_single_grade(work)
+        seconds_05, results_05 = time_05(work, args.copies_05)
+        memory = grader_memory(work)
+        course_seconds = time_course(work, args.students)
+
+    say(f"# Grading speed on this machine ({os.cpu_count()} CPU cores, {platform.python_implementation()} "
+        f"{platform.python_version()}, load average {load[0]:.2f} at the start)")
+    say()
+    say(f"Command: `.venv/bin/python benchmarks/grading_speed.py --n {args.n} --students {args.students}`. "
+        f"{args.n} submissions of {ASSIGNMENT} ({', '.join(kinds)}; hostile ones from tests/adversarial: "
+        f"{', '.join(HOSTILE[: max(1, args.n // 4)])}), the same files for every grader.")
+    say()
+    say("| grader | total s | s per submission | mlgrader (2 workers) is faster by |")
+    say("|---|---|---|---|")
+    for name, seconds in timings.items():
+        say(f"| {name} | {seconds:.1f} | {seconds / args.n:.3f} | {seconds / two:.1f}x |")
+    say()
+    say(f"- Scaling from 1 to 2 workers: {one:.1f} s -> {two:.1f} s ({one / two:.2f}x).")
+    say(f"- Amortised overhead per submission (2 workers): {fixed:.3f} s of kernel start, teardown and reading "
+        f"per grade (mean of the phases in the results); {amortised:.3f} worker-seconds per submission not spent "
+        f"in cells or tests.")
+    say(f"- A single `mlgrader grade` of 01 (a fresh process): median {statistics.median(singles):.2f} s "
+        f"(runs: {', '.join(f'{s:.2f}' for s in singles)}).")
+    per_05 = [r["seconds"] for r in results_05]
+    say(f"- 05 with its saved weights, {args.copies_05} submissions, 2 workers: {seconds_05:.1f} s, "
+        f"{seconds_05 / args.copies_05:.2f} s per submission; each grade {statistics.mean(per_05):.2f} s "
+        f"(phases of one: {json.dumps({k: round(v, 2) for k, v in results_05[0].get('phases', {}).items()})}).")
+    say(f"- The whole course ({args.students} students x 6 notebooks, 2 workers): {course_seconds:.1f} s, "
+        f"{3600 * args.students / course_seconds:.0f} students per hour.")
+    say()
+    say("Grader memory (peak RSS of a process grading the assignment's solution twice with warm kernels, "
+        "like a batch worker):")
+    say()
+    say("| assignment | score | peak MB |")
+    say("|---|---|---|")
+    for assignment, row in memory.items():
+        if "error" in row:
+            say(f"| {assignment} | error | {row['error'][:60]} |")
         else:
-            lines.append(f"| {name} | {seconds:.1f} | {seconds / args.copies:.2f} | {seconds / base:.2f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    (ROOT / "benchmarks" / "grading_speed.md").write_text(text)
+            say(f"| {assignment} | {row['score']:g}/{row['max']:g} | {row['peak_mb']:.0f} |")
+    (ROOT / "benchmarks" / "grading_speed.md").write_text("\n".join(lines) + "\n")
     return 0
 
 

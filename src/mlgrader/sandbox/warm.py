@@ -31,6 +31,9 @@ from .policy import kernel_env
 
 ZYGOTE_START_TIMEOUT_S = 120.0  # importing torch on a loaded machine
 PRELOADABLE = frozenset({"numpy", "torch", "torchvision", "sklearn", "scipy", "pandas"})
+# What else a notebook that imports these pays for in its first seconds: torch's optimizers
+# import torch._dynamo when the first one is made (2-7 s here, more than `import torch`).
+PRELOAD_ALONG = {"torch": ("torch._dynamo", "torch.optim", "torch.nn.functional")}
 MAX_ZYGOTES = 3  # per worker: each holds its imports in memory (torch: ~400 MB, shared with its kernels)
 
 
@@ -40,7 +43,8 @@ def preloadable(modules: set[str] | frozenset[str]) -> tuple[str, ...]:
     Only libraries that read nothing of the kernel's environment when imported: matplotlib,
     for one, fixes its cache folder at import, which would be the zygote's, not the kernel's.
     """
-    return tuple(sorted(set(modules) & PRELOADABLE))
+    chosen = set(modules) & PRELOADABLE
+    return tuple(sorted(chosen | {extra for name in chosen for extra in PRELOAD_ALONG.get(name, ())}))
 
 
 class KernelZygote:
