@@ -46,8 +46,15 @@ def _legacy(inputs: TargetInputs) -> dict[str, bytes]:
     return legacy_files(inputs)
 
 
+def _otter(inputs: TargetInputs) -> dict[str, bytes]:
+    from .otter import target_files as otter_files
+
+    return otter_files(inputs)
+
+
 TARGETS: tuple[Callable[[TargetInputs], dict[str, bytes]], ...] = (
     _legacy,
+    _otter,
 )
 
 
