@@ -52,3 +52,13 @@ def solution_nb() -> nbformat.NotebookNode:
 @pytest.fixture()
 def release_nb() -> nbformat.NotebookNode:
     return nbformat.read(ROOT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--otter-assignment", default="01-gradient-descent",
+                     help="the assignment whose solution and stub tests/test_otter.py grades with real `otter run`")
+
+
+@pytest.fixture
+def otter_assignment(request) -> str:
+    return request.config.getoption("--otter-assignment")

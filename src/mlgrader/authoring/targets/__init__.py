@@ -52,9 +52,16 @@ def _gradescope(inputs: TargetInputs) -> dict[str, bytes]:
     return gradescope_files(inputs)
 
 
+def _otter(inputs: TargetInputs) -> dict[str, bytes]:
+    from .otter import target_files as otter_files
+
+    return otter_files(inputs)
+
+
 TARGETS: tuple[Callable[[TargetInputs], dict[str, bytes]], ...] = (
     _legacy,
     _gradescope,
+    _otter,
 )
 
 
