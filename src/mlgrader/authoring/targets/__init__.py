@@ -40,14 +40,22 @@ class TargetInputs:
         return {rel[len(prefix):]: data for rel, data in self.made.items() if rel.startswith(prefix)}
 
 
+# The target modules import TargetInputs from here, so they are imported when called.
 def _legacy(inputs: TargetInputs) -> dict[str, bytes]:
     from .legacy import target_files as legacy_files
 
     return legacy_files(inputs)
 
 
+def _classroom(inputs: TargetInputs) -> dict[str, bytes]:
+    from .classroom import target_files as classroom_files
+
+    return classroom_files(inputs)
+
+
 TARGETS: tuple[Callable[[TargetInputs], dict[str, bytes]], ...] = (
     _legacy,
+    _classroom,
 )
 
 
