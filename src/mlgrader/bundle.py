@@ -35,6 +35,12 @@ FORMAT_VERSION = 1
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 
+# The first cell of every built notebook makes mlgrader importable for the student (a laptop,
+# Colab). Grading never runs it: the sandbox has its own mlgrader and must never install one,
+# so its kind is skipped like markdown, and a student who edits or deletes it gets no note.
+INSTALL_KIND = "install"
+INSTALL_CELL_ID = "mlgrader-install"
+
 
 class BundleError(ValueError):
     """The autograder bundle is missing or malformed, or none fits the submission."""
@@ -45,7 +51,7 @@ class CellEntry:
     """A cell of the release notebook as grading sees it."""
 
     grade_id: str
-    kind: str  # markdown | setup | exercise | test
+    kind: str  # markdown | install | setup | exercise | test
     points: float = 0.0
     timeout: float | None = None
     source: str | None = None  # setup cells only: restored before running

@@ -2,7 +2,8 @@
 
 This is the only module that prints or chooses an exit status. Exit status: 0 success
 (for ``grade``: a grade was produced, however low); 1 the command ran and found a problem
-(stale build, failed validation, a batch with errors); 2 bad input or usage (no such file
+(stale build, failed validation, a batch with errors, a grade whose --summary file could
+not be written); 2 bad input or usage (no such file
 or assignment, unreadable bundle, a broken variants.toml).
 """
 
@@ -139,12 +140,24 @@ def _cmd_grade(args) -> int:
         print(result.to_json())
     elif fmt == "gradescope":
         print(json.dumps(result.to_gradescope(), indent=1))
+    elif fmt == "classroom":
+        print(result.classroom_value())
+    elif fmt == "markdown":
+        print(result.to_markdown(), end="")
     else:
         print(result.summary_text())
     if args.feedback:
         from .report import write_feedback
 
         write_feedback(result, Path(args.feedback))
+    if args.summary:
+        # Appended, not replaced: a job summary collects every notebook of the run.
+        try:
+            with open(args.summary, "a", encoding="utf-8") as summary:
+                summary.write(result.to_markdown() + "\n")
+        except OSError as exc:  # the grade was printed; say why the summary is missing
+            _error("grade", f"could not append the summary to {args.summary}: {exc.strerror or exc}")
+            return EXIT_PROBLEM
     return EXIT_OK
 
 
@@ -263,9 +276,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", help="default: read from the notebook's metadata")
     p.add_argument("--autograder", default="autograder", help="folder of bundles (default: ./autograder)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    p.add_argument("--format", choices=["text", "json", "gradescope"], default="text",
-                   help="gradescope: Gradescope's results.json (hidden tests shown after the due date)")
+    p.add_argument("--format", choices=["text", "json", "gradescope", "classroom", "markdown"], default="text",
+                   help="gradescope: Gradescope's results.json (hidden tests shown after the due date); "
+                        "classroom: base64 of GitHub Classroom's result JSON (the reporter's <ID>_RESULTS); "
+                        "markdown: a table for a job summary")
     p.add_argument("--feedback", metavar="FILE.html", help="also write HTML feedback for the student")
+    p.add_argument("--summary", metavar="FILE.md",
+                   help="also append the markdown table to FILE.md (e.g. $GITHUB_STEP_SUMMARY)")
     p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
     p.set_defaults(func=_cmd_grade)
 

@@ -1,9 +1,19 @@
-"""Grading results and their formats (the JSON contract, Gradescope, plain text)."""
+"""Grading results and their formats (the JSON contract, Gradescope, GitHub Classroom, markdown, plain text)."""
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 from dataclasses import asdict, dataclass, field
+
+# GitHub Classroom's result format (classroom-resources/autograding-grading-reporter reads
+# base64 of this JSON from <RUNNER_ID>_RESULTS): a test is pass, fail or error.
+CLASSROOM_FORMAT_VERSION = 1
+CLASSROOM_STATUS = {"passed": "pass", "failed": "fail", "error": "error"}
+CLASSROOM_MESSAGE_LIMIT = 4000  # characters of feedback per test in the reporter's log
+MARKDOWN_FEEDBACK_LIMIT = 300  # characters of feedback per table row in a job summary
+STATUS_MARK = {"passed": "✅ passed", "failed": "❌ failed", "error": "⚠️ error"}
 
 @dataclass
 class TestResult:
@@ -89,6 +99,48 @@ class GradeResult:
         """Gradescope's results.json (see :func:`gradescope_results`)."""
         return gradescope_results(self)
 
+    def to_classroom(self) -> dict:
+        """GitHub Classroom's result JSON (what the autograding-grading-reporter action reads).
+
+        Each test's ``status`` is its own verdict. The top-level ``status`` says whether the
+        run produced a grade: ``error`` only when no test reached a verdict (a notebook that
+        could not be read or run at all), else ``pass``, however low the score. The reporter
+        fails the job on a top-level ``fail``, and a student must not see red for an
+        exercise not done yet; the points say how far they are.
+        """
+        graded = any(t.status in ("passed", "failed") for t in self.tests) or not self.tests
+        return {
+            "version": CLASSROOM_FORMAT_VERSION,
+            "status": "pass" if graded else "error",
+            "max_score": self.max_score,
+            "tests": [
+                {"name": t.name, "status": CLASSROOM_STATUS.get(t.status, "error"), "score": t.score,
+                 "max_score": t.max_score, "message": clip_text(t.output.strip(), CLASSROOM_MESSAGE_LIMIT)}
+                for t in self.tests
+            ],
+        }
+
+    def classroom_value(self) -> str:
+        """The value of ``<RUNNER_ID>_RESULTS``: base64 of the compact result JSON, one line."""
+        payload = json.dumps(self.to_classroom(), separators=(",", ":"), ensure_ascii=False)
+        return base64.b64encode(payload.encode()).decode("ascii")
+
+    def to_markdown(self) -> str:
+        """A markdown table of the tests (for a GitHub job summary), the sandbox mode and the notes."""
+        title = f"{self.assignment}/{self.notebook}" if self.notebook else self.assignment
+        lines = [f"### {_md(title)}: {format_points(self.score)} / {format_points(self.max_score)} points", "",
+                 "| test | result | points | feedback |", "|---|---|---|---|"]
+        for t in self.tests:
+            # The first line is the check's verdict; tracebacks stay in the reporter's log.
+            first = t.output.strip().split("\n", 1)[0] if t.status != "passed" else ""
+            feedback = clip_text(first, MARKDOWN_FEEDBACK_LIMIT)
+            lines.append(f"| {_md(t.name)} | {STATUS_MARK.get(t.status, _md(t.status))} | "
+                         f"{format_points(t.score)} / {format_points(t.max_score)} | {_md(feedback)} |")
+        lines += ["", f"Sandbox mode: `{self.sandbox or 'none (the notebook did not run)'}`"]
+        if self.messages:
+            lines += ["", "Notes:", *(f"- {_md(m)}" for m in self.messages)]
+        return "\n".join(lines) + "\n"
+
     def summary_text(self) -> str:
         lines = [f"{self.assignment}/{self.notebook}: {format_points(self.score)} / {format_points(self.max_score)}"]
         for t in self.tests:
@@ -168,6 +220,11 @@ def combine_results(results: list[GradeResult]) -> GradeResult:
 def clip_text(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, saying how much was cut (for feedback)."""
     return text if len(text) <= limit else text[: limit - 40] + f"... [{len(text) - limit + 40} characters cut]"
+
+
+def _md(text: str) -> str:
+    """``text`` safe inside one markdown table cell: no HTML, no column breaks, one line."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
 
 def format_points(x: float) -> str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import ast
 
-from ..bundle import Bundle, CellEntry, NotebookEntry, bundle_files
+from ..bundle import INSTALL_CELL_ID, INSTALL_KIND, Bundle, CellEntry, NotebookEntry, bundle_files
 from ..data import datasets_used_by
 from .solution import NotebookSpec
 
 
 def notebook_entry(spec: NotebookSpec) -> NotebookEntry:
-    cells = tuple(
+    # The notebook's first cell is the build's install line (authoring.notebooks): listed by
+    # kind only, so that grading skips it and never reports it edited or missing.
+    install = CellEntry(grade_id=INSTALL_CELL_ID, kind=INSTALL_KIND)
+    cells = (install,) + tuple(
         CellEntry(
             grade_id=c.grade_id,
             kind=c.kind,

@@ -1,4 +1,4 @@
-"""solutions/ -> source/ -> release/ -> autograder/: the build pipeline.
+"""solutions/ -> source/ -> release/ -> autograder/ -> classroom/: the build pipeline.
 
 The pipeline is the tuple :data:`PIPELINE`, in order; each step is a small function from a
 :class:`BuildContext` (the solution specs and what earlier steps made) to
@@ -27,7 +27,7 @@ from .release import release_notebooks
 from .solution import NotebookSpec, read_solution, solution_files
 from .targets import target_files
 
-GENERATED_DIRS = ("source", "release", "autograder")
+GENERATED_DIRS = ("source", "release", "autograder", "classroom")
 CACHE_DIR = ".mlgrader-cache"  # ignored by git; safe to delete
 
 

@@ -2,19 +2,28 @@
 
 Cells carry nbgrader's metadata (grade ids, points, locked, solution), so that nbgrader's
 own ``generate_assignment`` makes the release and formgrader knows the grade cells. Cell
-ids are the grade ids: a rebuild changes no byte.
+ids are the grade ids: a rebuild changes no byte. The first cell, read-only, makes mlgrader
+importable from the wheel the student's repository carries
+(:func:`~mlgrader.authoring.targets.wheel.install_cell_source`).
 """
 
 from __future__ import annotations
 
 import nbformat
 
-from .solution import NotebookSpec
+from ..bundle import INSTALL_CELL_ID, INSTALL_KIND
+from .solution import CellSpec, NotebookSpec
+from .targets.wheel import install_cell_source
+
+
+def install_cell() -> CellSpec:
+    """The build's own first cell of every notebook (never run when grading)."""
+    return CellSpec(INSTALL_KIND, INSTALL_CELL_ID, install_cell_source())
 
 
 def source_notebook(spec: NotebookSpec) -> nbformat.NotebookNode:
     """The nbgrader source notebook (solutions and hidden tests still inside)."""
-    cells = [_source_cell(c) for c in spec.cells]
+    cells = [_source_cell(c) for c in (install_cell(), *spec.cells)]
     metadata = {
         "kernelspec": spec.kernelspec,
         "language_info": {"name": "python"},
@@ -27,7 +36,7 @@ def _source_cell(cell) -> nbformat.NotebookNode:
     nbgrader = {
         "grade": cell.kind == "test",
         "grade_id": cell.grade_id,
-        "locked": cell.kind in ("markdown", "setup", "test"),
+        "locked": cell.kind in ("markdown", INSTALL_KIND, "setup", "test"),
         "schema_version": 3,
         "solution": cell.kind == "exercise",
         "task": False,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jupytext
 
-from ..bundle import HIDDEN_BEGIN, HIDDEN_END
+from ..bundle import HIDDEN_BEGIN, HIDDEN_END, INSTALL_CELL_ID
 from ..config import DEFAULT_MEMORY_MB, DEFAULT_NOTEBOOK_TIMEOUT_S
 from ..data import DATASETS
 from .errors import AuthoringError
@@ -156,6 +156,8 @@ def _classify_cells(path: Path, cells) -> list[CellSpec]:
             raise AuthoringError(f'{where}: {kind} cells need grade_id="..."')
         if not _GRADE_ID.match(str(grade_id)):
             raise AuthoringError(f"{where}: grade_id {grade_id!r} may hold only letters, digits, - and _")
+        if grade_id == INSTALL_CELL_ID:
+            raise AuthoringError(f"{where}: grade_id {INSTALL_CELL_ID!r} is the build's own first cell; choose another")
         points = float(meta.get("points", 0))
         if kind == "test" and points <= 0:
             raise AuthoringError(f"{where}: points must be positive")

@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from ..bundle import NotebookEntry
+from ..bundle import INSTALL_KIND, NotebookEntry
 from ..config import DEFAULT_CELL_TIMEOUT_S
 from .submission import grade_id_of
+
+
+# Cells of these kinds never run when grading: lesson text, and the student's install line
+# (the grader's kernel has its own mlgrader; nothing may be installed in the sandbox).
+_NOT_RUN = ("markdown", INSTALL_KIND)
 
 
 @dataclass
@@ -46,6 +51,8 @@ def plan_steps(nb: nbformat.NotebookNode, entry: NotebookEntry, default_timeout:
         gid = grade_id_of(cell)
         spec = layout.get(gid) if gid else None
         label = f"cell {number}" + (f" ({gid})" if gid else "")
+        if spec is not None and spec.kind == INSTALL_KIND:
+            continue  # edited, moved or duplicated: it never runs, so there is nothing to repair
         if spec is None or spec.kind == "markdown":
             if cell.cell_type == "code":
                 steps.append(Step("cell", label, cell.source))
@@ -78,7 +85,7 @@ def plan_steps(nb: nbformat.NotebookNode, entry: NotebookEntry, default_timeout:
 
 def _position_after(entry: NotebookEntry, steps: list[Step], grade_id: str, skip_added: bool) -> int:
     """Index just after the nearest earlier layout cell present in ``steps``."""
-    order = [c.grade_id for c in entry.cells if c.kind != "markdown"]
+    order = [c.grade_id for c in entry.cells if c.kind not in _NOT_RUN]
     for previous in reversed(order[: order.index(grade_id)]):
         found = [i for i, s in enumerate(steps) if s.grade_id == previous]
         if found:
@@ -94,7 +101,7 @@ def _position_after(entry: NotebookEntry, steps: list[Step], grade_id: str, skip
 def _restore_missing(entry: NotebookEntry, steps: list[Step], seen: set[str], notes: list[str],
                      default_timeout: float) -> None:
     for spec in entry.cells:
-        if spec.grade_id in seen or spec.kind == "markdown":
+        if spec.grade_id in seen or spec.kind in _NOT_RUN:
             continue
         if spec.kind == "setup":
             index = _position_after(entry, steps, spec.grade_id, skip_added=False)
@@ -112,7 +119,7 @@ def _restore_missing(entry: NotebookEntry, steps: list[Step], seen: set[str], no
 
 def _move_early_tests(entry: NotebookEntry, steps: list[Step], notes: list[str]) -> None:
     """A test moved above the exercise it checks would see nothing: move it back."""
-    order = [c.grade_id for c in entry.cells if c.kind != "markdown"]
+    order = [c.grade_id for c in entry.cells if c.kind not in _NOT_RUN]
     for spec in entry.cells:
         if spec.kind != "test":
             continue

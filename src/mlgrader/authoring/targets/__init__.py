@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+from ...bundle import MANIFEST
 from ..solution import NotebookSpec
 from .requirements import assignment_requirements
 from .wheel import wheel_bytes, wheel_name
@@ -37,13 +38,16 @@ class TargetInputs:
     def bundle_files(self) -> dict[str, bytes]:
         """Path inside the bundle -> bytes (manifest.json, tests/<notebook>/<grade_id>.py)."""
         prefix = f"autograder/{self.assignment}/"
-        return {rel[len(prefix):]: data for rel, data in self.made.items() if rel.startswith(prefix)}
+        inside = {rel[len(prefix):]: data for rel, data in self.made.items() if rel.startswith(prefix)}
+        # Only the bundle itself: never another target's zip that lies in the same folder.
+        return {rel: data for rel, data in inside.items() if rel == MANIFEST or rel.startswith("tests/")}
 
 
-def _legacy(inputs: TargetInputs) -> dict[str, bytes]:
-    from .legacy import target_files as legacy_files
+# The target modules import TargetInputs from here, so they are imported when called.
+def _classroom(inputs: TargetInputs) -> dict[str, bytes]:
+    from .classroom import target_files as classroom_files
 
-    return legacy_files(inputs)
+    return classroom_files(inputs)
 
 
 def _gradescope(inputs: TargetInputs) -> dict[str, bytes]:
@@ -59,7 +63,7 @@ def _otter(inputs: TargetInputs) -> dict[str, bytes]:
 
 
 TARGETS: tuple[Callable[[TargetInputs], dict[str, bytes]], ...] = (
-    _legacy,
+    _classroom,
     _gradescope,
     _otter,
 )

@@ -1,0 +1,3 @@
+from mlgrader.artifacts import load_state_dict
+
+weights = load_state_dict("fashion_linear.safetensors")
