@@ -357,3 +357,17 @@ def test_pending_answers_count_zero_and_manual_points_from_formgrader_count(tmp_
     assert (by["s001"][ASSIGNMENT], by["s001"][f"{ASSIGNMENT} pending"]) == ("7.5", "0")
     assert by["s001"][f"{ASSIGNMENT}/gradient_descent/test-nudge"] == "1.5"
     assert (by["s002"][ASSIGNMENT], by["s002"][f"{ASSIGNMENT} pending"]) == ("6", "1")
+
+
+def test_a_roster_given_to_export_places_a_batch_graded_without_one(tmp_path):
+    root = course(tmp_path, config="")
+    for student in ("alice", "bob"):
+        submit(root, student, SOLUTION, "2026-10-01 12:00:00 UTC")
+    run_batch(BatchOptions(paths=(str(root / "submitted"),), out=root / "grades", autograder=root / "autograder",
+                           workers=1, grade_fn=stand_in))
+    run = run_cli(["export", "--format", "canvas", "--grades", str(root / "grades"), "--autograder",
+                   str(root / "autograder"), "--roster", str(root / "roster.csv"), "--out", str(tmp_path / "c.csv")])
+    assert run.code == 0, run.err
+    assert [r[:3] + r[5:] for r in read_rows(tmp_path / "c.csv")[2:]] == [
+        ["Builder, Bob", "902", "s002", "8"], ["Danvers, Carol", "903", "s003", ""],
+        ["Liddell, Alice", "901", "s001", "8"], ["Null, Dave", "904", "s004", ""]]

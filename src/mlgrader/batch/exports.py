@@ -115,6 +115,9 @@ def load_book(grades: Path, roster: Roster | None = None, assignments: Sequence[
     if index is None:
         raise BatchUsageError(f"{grades}: no graded batch here (no batch.json; run `mlgrader grade-batch --out {grades}`)")
     records = [r for r in read_row_records(grades, index) if not assignments or r.get("assignment") in assignments]
+    if roster is not None:
+        ids = {s.id for s in roster.students}
+        records = [r if r.get("student") in ids else _matched(r, roster) for r in records]
     roster_students = _roster_students(index, roster)
     book = ExportBook([], {}, [], {}, {}, {})
     book.assignments = sorted(set(assignments) | {r["assignment"] for r in records if r.get("assignment")})
@@ -124,6 +127,17 @@ def load_book(grades: Path, roster: Roster | None = None, assignments: Sequence[
     for record in _one_per_notebook(records, book.warnings):
         _add_record(book, record, manual or {})
     return book
+
+
+def _matched(record: dict, roster: Roster) -> dict:
+    """A record of a batch graded without this roster, under the id of the roster student it names."""
+    name = record.get("login") or record.get("student", "")
+    match = roster.match(name)
+    if match.student is None:
+        match = roster.match(name, loose=True)
+    if match.student is None:
+        return record
+    return {**record, "student": match.student.id, "person": match.student.to_json()}
 
 
 def _roster_students(index: dict, roster: Roster | None) -> list[Student] | None:
