@@ -44,6 +44,9 @@ class BatchReport:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def __getitem__(self, index):
+        return self.rows[index]  # a report reads like the list of rows run_batch returned before
+
 
 # --- per row ---------------------------------------------------------------------------------
 
