@@ -2,7 +2,8 @@
 
 The bundle is everything grading needs and nothing more: the ordered cell layout of each
 notebook (grade ids, kinds, points, time limits), the read-only setup code to restore, the
-full test code (public and hidden checks) and the data sets a notebook reads. Grading
+full test code (public and hidden checks), the data sets a notebook reads, and the
+assignment's deadline when its solution header gives one (:mod:`mlgrader.deadlines`). Grading
 reads only this folder, so it works inside a Gradescope zip or a student repository where
 solutions/ does not exist.
 
@@ -26,9 +27,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .deadlines import Deadline, DeadlineError, parse_deadline
 from .results import GradeResult, TestResult
 
 MANIFEST = "manifest.json"
+DEADLINE_KEY = "deadline"
 FORMAT_VERSION = 1
 
 # A test cell's hidden region: in the bundle, never in the release or in feedback.
@@ -89,6 +92,8 @@ class Bundle:
     notebooks: tuple[NotebookEntry, ...]
     seed: int = 0
     path: Path | None = field(default=None, compare=False)
+    # When the assignment is due (from the solution header), so that grading needs no solutions/.
+    deadline: Deadline | None = None
 
     @property
     def notebook_names(self) -> tuple[str, ...]:
@@ -145,11 +150,17 @@ def bundle_files(bundle: Bundle) -> dict[str, str]:
         "seed": bundle.seed,
         "notebooks": [_notebook_json(nb) for nb in bundle.notebooks],
     }
-    files = {MANIFEST: json.dumps(manifest, indent=1, sort_keys=True) + "\n"}
+    if bundle.deadline is not None:  # absent rather than null: bundles without one stay as they were
+        manifest[DEADLINE_KEY] = bundle.deadline.to_json()
+    files = {MANIFEST: _manifest_text(manifest)}
     for nb in bundle.notebooks:
         for grade_id, source in nb.tests.items():
             files[f"tests/{nb.name}/{grade_id}.py"] = source.rstrip("\n") + "\n"
     return files
+
+
+def _manifest_text(manifest: dict) -> str:
+    return json.dumps(manifest, indent=1, sort_keys=True) + "\n"
 
 
 def _notebook_json(nb: NotebookEntry) -> dict:
@@ -188,7 +199,10 @@ def load_bundle(path: Path) -> Bundle:
         raise BundleError(f"{manifest_path}: unsupported bundle format {version!r}")
     try:
         notebooks = tuple(_notebook_entry(path, nb) for nb in manifest["notebooks"])
-        return Bundle(manifest["assignment"], notebooks, int(manifest.get("seed", 0)), path)
+        deadline = parse_deadline(manifest.get(DEADLINE_KEY) or {}, f"{manifest_path}: {DEADLINE_KEY}")
+        return Bundle(manifest["assignment"], notebooks, int(manifest.get("seed", 0)), path, deadline)
+    except DeadlineError as exc:
+        raise BundleError(str(exc)) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{manifest_path} is malformed ({type(exc).__name__}: {exc})") from None
 
@@ -229,17 +243,33 @@ def list_bundles(autograder_dir: Path) -> dict[str, Bundle]:
 
 
 def bundle_hash(bundle_dir: Path) -> str | None:
-    """sha256 of what grading reads from a bundle (the manifest and every test file); None if unreadable."""
+    """sha256 of what grading reads from a bundle (the manifest and every test file); None if unreadable.
+
+    The deadline is left out: a new due date changes penalties, which every batch works out
+    again, not grades, so it must not send the whole class back to the graders.
+    """
     bundle_dir = Path(bundle_dir)
-    files = [bundle_dir / MANIFEST] + sorted((bundle_dir / "tests").rglob("*.py"))
     digest = hashlib.sha256()
     try:
-        for file in files:
+        digest.update(MANIFEST.encode() + b"\0" + _manifest_without_deadline(bundle_dir / MANIFEST) + b"\0")
+        for file in sorted((bundle_dir / "tests").rglob("*.py")):
             digest.update(file.relative_to(bundle_dir).as_posix().encode() + b"\0")
             digest.update(file.read_bytes() + b"\0")
     except OSError:
         return None
     return digest.hexdigest()
+
+
+def _manifest_without_deadline(path: Path) -> bytes:
+    data = path.read_bytes()
+    try:
+        manifest = json.loads(data)
+    except ValueError:
+        return data  # hashed as it is; loading it will say what is wrong
+    if not isinstance(manifest, dict) or DEADLINE_KEY not in manifest:
+        return data
+    manifest.pop(DEADLINE_KEY)
+    return _manifest_text(manifest).encode()
 
 
 # --- which bundle grades a submission ------------------------------------------------------

@@ -220,22 +220,70 @@ def _cmd_grade_batch(args) -> int:
             options = BatchOptions(paths=tuple(args.paths), out=Path(args.out), autograder=Path(args.autograder),
                                    assignment=args.assignment, workers=args.workers, scheduler=args.scheduler,
                                    config=_config(args), use_cache=not args.no_cache, force=args.force,
-                                   should_stop=pressed)
-            rows = run_batch(options, emit, progress)
+                                   should_stop=pressed, roster=_path(args.roster),
+                                   course_config=_path(args.course_config),
+                                   classroom_grades=tuple(Path(p) for p in args.classroom_grades),
+                                   student=args.student)
+            report = run_batch(options, emit, progress)
     except (BatchUsageError, ConfigError) as exc:
         _error("grade-batch", exc)
         return EXIT_USAGE
+    rows = report.rows
     stream = sys.stderr if args.json else sys.stdout  # with --json, stdout carries only the JSON lines
-    for line in summary_lines(rows, options.out):
+    for line in summary_lines(report, options.out):
         print(line, file=stream)
     if args.gradebook:
         try:
-            written = record_in_gradebook(rows, args.gradebook)
+            written = record_in_gradebook(rows, args.gradebook, report.roster)
         except Exception as exc:  # grades.csv is written already; say why the extra step failed
             _error("grade-batch", f"could not record grades in {args.gradebook}: {exc}")
             return EXIT_PROBLEM
         print(f"recorded {written.recorded} grades in {args.gradebook}", file=stream)
     return EXIT_PROBLEM if any(r.status != "graded" for r in rows) else EXIT_OK
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+# --- export ----------------------------------------------------------------------------------
+
+EXPORT_DESCRIPTION = """\
+Write a file an LMS imports from the last `grade-batch` in a grades folder: one total per
+student and assignment (all its notebooks, after late penalties; manual points from
+--gradebook in place of the autograder's; a test awaiting a grader counts 0 and is named
+in the warnings; nothing handed in leaves the cell empty, which the LMS leaves as it was).
+
+formats:
+  canvas  Canvas's gradebook CSV, for Grades > Import: Student, ID, SIS User ID,
+          SIS Login ID, Section, one column per assignment ("<title> (<canvas id>)" when
+          mlgrader.toml gives the Canvas id, so that the import updates that assignment),
+          and a Points Possible row.
+  moodle  Moodle's grade import CSV, for Grades > Import > CSV file: one identifier
+          column (Email address, or ID number with --moodle-id idnumber) to map to that
+          user field, and one column per assignment to map to a grade item.
+  csv     A wide CSV for spreadsheets and scripts: one row per student; per assignment the
+          final total, max, raw score, penalty, lateness, submission time, status and
+          pending count, then one column per test.
+"""
+
+
+def _cmd_export(args) -> int:
+    from .batch import BatchUsageError
+    from .batch.exports import ExportOptions, export
+
+    try:
+        written = export(ExportOptions(args.format, Path(args.grades), _path(args.out), _path(args.roster),
+                                       _path(args.course_config), Path(args.autograder), tuple(args.assignment or ()),
+                                       args.moodle_id, args.gradebook))
+    except BatchUsageError as exc:
+        _error("export", exc)
+        return EXIT_USAGE
+    print(f"wrote {written.path} ({written.format}): {written.students} student{'s' if written.students != 1 else ''}, "
+          f"{', '.join(written.assignments) or 'no assignments'}")
+    for warning in written.warnings:
+        print(f"  warning  {warning}", file=sys.stderr)
+    return EXIT_OK
 
 
 # --- the parser ------------------------------------------------------------------------------
@@ -300,8 +348,36 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", dest="no_cache", action="store_true", help="neither read nor write the resume cache")
     p.add_argument("--force", action="store_true", help="regrade everything, then refresh the cache")
     p.add_argument("--gradebook", metavar="DB_URL",
-                   help="also record grades in an nbgrader gradebook, e.g. sqlite:///gradebook.db")
+                   help="also record grades, submission times, due dates and late penalties in an nbgrader "
+                        "gradebook, e.g. sqlite:///gradebook.db")
+    p.add_argument("--roster", metavar="CSV",
+                   help="class list: GitHub Classroom's roster export or id,name,email,login (default: the "
+                        "course config's roster)")
+    p.add_argument("--course-config", dest="course_config", metavar="TOML",
+                   help="deadlines, late policies, extensions (default: mlgrader.toml beside the autograder folder)")
+    p.add_argument("--classroom-grades", dest="classroom_grades", metavar="CSV", action="append", default=[],
+                   help="GitHub Classroom's grades CSV (gh classroom assignment-grades): its submission times "
+                        "(repeatable)")
+    p.add_argument("--student", metavar="ID",
+                   help="regrade this student only (roster id, login or folder name); keep everyone else's "
+                        "grades from the last batch in --out")
     p.set_defaults(func=_cmd_grade_batch)
+
+    p = sub.add_parser("export", help="write a file an LMS imports (Canvas, Moodle, a wide CSV)",
+                       description=EXPORT_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--format", required=True, choices=["canvas", "moodle", "csv"], help="see formats above")
+    p.add_argument("--grades", default="grades", help="the grade-batch --out folder (default: ./grades)")
+    p.add_argument("--out", metavar="FILE", help="default: canvas.csv, moodle.csv or wide.csv in the grades folder")
+    p.add_argument("--roster", metavar="CSV", help="default: the roster the batch used")
+    p.add_argument("--course-config", dest="course_config", metavar="TOML",
+                   help="assignment titles and Canvas ids (default: mlgrader.toml beside the autograder folder)")
+    p.add_argument("--autograder", default="autograder", help="folder of bundles (default: ./autograder)")
+    p.add_argument("--assignment", action="append", metavar="ID", help="only these assignments (repeatable)")
+    p.add_argument("--moodle-id", dest="moodle_id", choices=["email", "idnumber"], default="email",
+                   help="moodle: the identifier column (default: email)")
+    p.add_argument("--gradebook", metavar="DB_URL",
+                   help="count the manual scores graders entered in this nbgrader gradebook (formgrader)")
+    p.set_defaults(func=_cmd_export)
     return top
 
 

@@ -8,9 +8,12 @@ seeds it before the first cell) and which data sets it loads from :mod:`mlgrader
 from __future__ import annotations
 
 import ast
+import json
 
 from ..bundle import INSTALL_CELL_ID, INSTALL_KIND, Bundle, CellEntry, NotebookEntry, bundle_files
 from ..data import datasets_used_by
+from ..deadlines import Deadline
+from .errors import AuthoringError
 from .solution import NotebookSpec
 
 
@@ -55,12 +58,23 @@ def imports_of(spec: NotebookSpec) -> dict[str, set[str]]:
     return found
 
 
+def assignment_deadline(specs: list[NotebookSpec]) -> Deadline | None:
+    """The deadline the assignment's headers declare: one may say it, or all the same (one assignment,
+    one due date)."""
+    declared = {json.dumps(s.deadline.to_json(), sort_keys=True): s for s in specs if s.deadline is not None}
+    if len(declared) > 1:
+        names = ", ".join(str(s.path) for s in declared.values())
+        raise AuthoringError(f"the notebooks of {specs[0].assignment} declare different deadlines ({names}); "
+                             "write the deadline in one header, or the same in each")
+    return next(iter(declared.values())).deadline if declared else None
+
+
 def autograder_bundles(specs: list[NotebookSpec]) -> dict[str, bytes]:
     """``autograder/<assignment>/...`` of each assignment."""
     out: dict[str, bytes] = {}
     for assignment in sorted({s.assignment for s in specs}):
-        entries = tuple(notebook_entry(s) for s in specs if s.assignment == assignment)
-        bundle = Bundle(assignment, entries)
+        ours = [s for s in specs if s.assignment == assignment]
+        bundle = Bundle(assignment, tuple(notebook_entry(s) for s in ours), deadline=assignment_deadline(ours))
         for rel, text in bundle_files(bundle).items():
             out[f"autograder/{assignment}/{rel}"] = text.encode()
     return out

@@ -17,6 +17,7 @@ import jupytext
 from ..bundle import HIDDEN_BEGIN, HIDDEN_END, INSTALL_CELL_ID
 from ..config import DEFAULT_MEMORY_MB, DEFAULT_NOTEBOOK_TIMEOUT_S
 from ..data import DATASETS
+from ..deadlines import Deadline, DeadlineError, parse_deadline
 from .errors import AuthoringError
 
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
@@ -60,6 +61,7 @@ class NotebookSpec:
     memory_mb: int = DEFAULT_MEMORY_MB
     artifacts: tuple[str, ...] = ()  # files next to a submission copied in (saved weights)
     data: tuple[str, ...] = ()  # data sets the header declares (the build adds those the code loads)
+    deadline: Deadline | None = None  # due, timezone, late in the header (the whole assignment's)
 
     @property
     def tests(self) -> tuple[CellSpec, ...]:
@@ -103,7 +105,15 @@ def read_solution(path: Path) -> NotebookSpec:
         memory_mb=int(options.get("memory_mb", DEFAULT_MEMORY_MB)),
         artifacts=tuple(str(a) for a in options.get("artifacts", ())),
         data=_declared_data(path, options.get("data", ())),
+        deadline=_declared_deadline(path, options),
     )
+
+
+def _declared_deadline(path: Path, options: dict) -> Deadline | None:
+    try:
+        return parse_deadline(options, f"{path}: header")
+    except DeadlineError as exc:
+        raise AuthoringError(str(exc)) from None
 
 
 def _declared_data(path: Path, value) -> tuple[str, ...]:

@@ -21,6 +21,14 @@ from .layouts import Submission
 from .tasks import GradeTask
 
 
+def content_digest(path: Path) -> str:
+    """sha256 of a file's bytes ("" when it cannot be read now)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 @dataclass
 class ResultCache:
     folder: Path
@@ -32,11 +40,11 @@ class ResultCache:
             self.bundle_hashes[assignment] = bundle_hash(self.autograder / assignment)
         return self.bundle_hashes[assignment]
 
-    def entry_path(self, sub: Submission, task: GradeTask) -> Path | None:
-        """Where this submission's grade is kept; None when the file cannot be read now."""
-        try:
-            content = hashlib.sha256(sub.path.read_bytes()).hexdigest()
-        except OSError:
+    def entry_path(self, sub: Submission, task: GradeTask, content: str | None = None) -> Path | None:
+        """Where this submission's grade is kept; None when the file cannot be read now.
+        ``content`` is the notebook's :func:`content_digest` when the caller has it already."""
+        content = content or content_digest(sub.path)
+        if not content:
             return None
         inputs = json.dumps([content, sub.path.name, task.assignment, task.fallback_assignment, __version__])
         return self.folder / f"{hashlib.sha256(inputs.encode()).hexdigest()}.json"

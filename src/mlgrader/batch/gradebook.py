@@ -14,19 +14,41 @@ Whatever is missing is created, so this works on a fresh database as well as on 
 ``nbgrader generate_assignment`` / ``nbgrader autograde`` already filled. Manual scores a
 grader entered are never overwritten; as in nbgrader, a grade that has one is flagged for
 review again.
+
+The batch's lateness goes where nbgrader keeps its own (:func:`record_entries`): the
+assignment's ``duedate``, the submission's ``timestamp`` and ``extension``, and each
+notebook's ``late_submission_penalty``; roster students get their names, email and Canvas
+id (``lms_user_id``), and those who submitted nothing are added too, as nbgrader lists
+them. So formgrader and ``nbgrader export`` show the numbers grades.csv shows (nbgrader
+keeps times as UTC without a zone, as here).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from ..results import GradeResult
+from .roster import Student
+
+
+@dataclass(frozen=True)
+class GradebookEntry:
+    """One graded notebook for the gradebook, with the student and the lateness the batch found."""
+
+    result: GradeResult
+    student: str
+    person: Student | None = None
+    submitted: dt.datetime | None = None  # the assignment's submission time
+    due: dt.datetime | None = None  # the assignment's due date, before any extension
+    extension: dt.timedelta | None = None  # how far the student's due date was moved
+    penalty: float = 0.0  # points the late policy took from this notebook
 
 @dataclass
 class GradebookWrite:
@@ -79,22 +101,72 @@ def record_grades(results: Sequence[GradeResult], db_url: str, student_ids: Sequ
     """
     if len(results) != len(student_ids):
         raise ValueError(f"{len(results)} results but {len(student_ids)} student ids")
+    return record_entries([GradebookEntry(r, s) for r, s in zip(results, student_ids)], db_url, course_id=course_id)
+
+
+def record_entries(entries: Sequence[GradebookEntry], db_url: str, students: Iterable[Student] = (),
+                   course_id: str = "default_course") -> GradebookWrite:
+    """Store each entry's scores, submission time, due date and penalty; add ``students`` (the roster)."""
     api = _api()
     report = GradebookWrite()
     with _alembic_on_path(), api.Gradebook(db_url, course_id=course_id) as gb:
-        for result, student in zip(results, student_ids):
+        for person in students:
+            _update_student(gb, person.id, person)
+        for entry in entries:
+            result, student = entry.result, entry.student
             if not result.assignment or not result.notebook:
                 report.skipped.append(f"{student}: no assignment/notebook ({result.submission or 'unknown file'})")
                 continue
             report.created_cells.extend(_ensure_structure(api, gb, result))
-            gb.update_or_create_student(student)
+            _set_due_date(gb, result.assignment, entry.due)
+            _update_student(gb, student, entry.person)
             grades = _grade_rows(api, gb, result, student)
             for test in result.tests:
                 _set_auto_score(grades[test.name], test.score)
+            _set_lateness(gb, entry)
             gb.db.commit()
             report.recorded += 1
             report.grades += len(result.tests)
     return report
+
+
+def manual_scores(db_url: str, course_id: str = "default_course") -> dict[tuple[str, str, str, str], float]:
+    """Points graders entered in formgrader: (student, assignment, notebook, grade cell) -> manual score
+    plus extra credit. ``mlgrader export --gradebook`` counts these instead of the autograder's."""
+    api = _api()
+    with _alembic_on_path(), api.Gradebook(db_url, course_id=course_id) as gb:
+        grades = gb.db.query(api.Grade).filter(api.Grade.manual_score.isnot(None)).all()
+        return {(g.student.id, g.assignment.name, g.notebook.name, g.name): float(g.manual_score) + float(g.extra_credit or 0)
+                for g in grades}
+
+
+def _utc_naive(moment: dt.datetime | None) -> dt.datetime | None:
+    """nbgrader's form of a time: UTC without a zone."""
+    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment is not None else None
+
+
+def _update_student(gb, student: str, person: Student | None) -> None:
+    details = {}
+    if person is not None:
+        first, last = person.split_name()
+        details = {k: v for k, v in {"first_name": first, "last_name": last, "email": person.email,
+                                     "lms_user_id": person.canvas_id}.items() if v}
+    gb.update_or_create_student(student, **details)
+
+
+def _set_due_date(gb, assignment: str, due: dt.datetime | None) -> None:
+    if due is not None:
+        gb.find_assignment(assignment).duedate = _utc_naive(due)
+
+
+def _set_lateness(gb, entry: GradebookEntry) -> None:
+    result = entry.result
+    submission = gb.find_submission(result.assignment, entry.student)
+    if entry.submitted is not None:
+        submission.timestamp = _utc_naive(entry.submitted)
+    submission.extension = entry.extension
+    notebook = gb.find_submission_notebook(result.notebook, result.assignment, entry.student)
+    notebook.late_submission_penalty = float(entry.penalty)
 
 
 def _ensure_structure(api, gb, result: GradeResult) -> list[str]:
@@ -160,4 +232,4 @@ def _set_auto_score(grade, score: float) -> None:
     grade.needs_manual_grade = grade.manual_score is not None
 
 
-__all__ = ["record_grades", "GradebookWrite"]
+__all__ = ["GradebookEntry", "GradebookWrite", "manual_scores", "record_entries", "record_grades"]

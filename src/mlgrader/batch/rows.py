@@ -5,19 +5,34 @@ be attached to it, the grading process was killed, the cluster lost the task) st
 a row, with score 0, status ``error`` and the reason. Status ``graded`` means the grader
 produced a grade, however low (a damaged notebook of a known assignment scores 0 with the
 reason, like ``mlgrader grade``).
+
+grades.csv
+----------
+Its columns come in groups (:data:`COLUMN_GROUPS`), each a tuple of names and the function
+that fills them from a row; a new group is added at the end, so that the columns other
+tools read keep their names and places:
+
+- ``student, assignment, notebook, score, max_score, status, reason, path``: the grade;
+  ``score`` is the raw score, before any late penalty;
+- ``name, email, login, roster``: who (from the roster; ``login`` is the layout's name when
+  the roster has none; ``roster`` is ``matched``, ``not on roster`` or empty without one);
+- ``submitted_at, time_source, due, late_seconds, penalty, final_score, late_note``: when it
+  was handed in and by which record, the student's due date (with any extension), how late,
+  the points the late policy took, and the score after them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from ..bundle import Bundle, zero_result
 from ..results import GradeResult, format_points
 from .executors import ProcessFailure
+from .lateness import LateRecord
 from .layouts import Submission
 from .tasks import TaskOutcome
 
-CSV_COLUMNS = ("student", "assignment", "notebook", "score", "max_score", "status", "reason", "path")
 MAX_REASON_CHARS = 300
 
 
@@ -28,24 +43,81 @@ class BatchRow:
     status: str  # graded | error
     reason: str
     cached: bool = False
+    late: LateRecord | None = None  # set once the row is recorded (lateness.late_record)
+    reused: bool = False  # kept from the previous batch (grade-batch --student grades someone else)
+    bundle: str = ""  # hash of the bundle that graded it (bundle_hash), for the history
+    sha256: str = ""  # of the notebook's bytes as graded
+
+    @property
+    def penalty(self) -> float:
+        return self.late.penalty if self.late else 0.0
+
+    @property
+    def final_score(self) -> float:
+        """The score after the late penalty (the raw score stays in ``result.score``)."""
+        return max(self.result.score - self.penalty, 0.0)
 
     def csv_record(self) -> dict:
         """The row of grades.csv (keys: CSV_COLUMNS)."""
-        return {"student": self.submission.student, "assignment": self.result.assignment,
-                "notebook": self.result.notebook, "score": format_points(self.result.score),
-                "max_score": format_points(self.result.max_score), "status": self.status,
-                "reason": self.reason, "path": str(self.submission.path)}
+        record: dict = {}
+        for _columns, values in COLUMN_GROUPS:
+            record.update(values(self))
+        return record
 
     def json_record(self) -> dict:
         """The line ``--json`` prints."""
         return {"student": self.submission.student, "path": str(self.submission.path),
                 "status": self.status, "reason": self.reason, "cached": self.cached,
-                **self.result.to_dict()}
+                **self.result.to_dict(), **self._gradebook_fields()}
 
     def results_file_record(self) -> dict:
         """What ``results/<key>.json`` holds."""
         return {"student": self.submission.student, "status": self.status, "reason": self.reason,
-                "path": str(self.submission.path), **self.result.to_dict()}
+                "path": str(self.submission.path), **self.result.to_dict(), **self._gradebook_fields()}
+
+    def _gradebook_fields(self) -> dict:
+        sub = self.submission
+        return {"key": sub.key, "login": sub.layout_student, "person": sub.person.to_json() if sub.person else None,
+                "roster": roster_status(sub), "roster_note": sub.roster_note,
+                "late": self.late.to_json() if self.late else None, "final_score": self.final_score,
+                "bundle": self.bundle, "sha256": self.sha256}
+
+
+def roster_status(sub: Submission) -> str:
+    return {None: "", True: "matched", False: "not on roster"}[sub.on_roster]
+
+
+def _grade_columns(row: BatchRow) -> dict:
+    return {"student": row.submission.student, "assignment": row.result.assignment,
+            "notebook": row.result.notebook, "score": format_points(row.result.score),
+            "max_score": format_points(row.result.max_score), "status": row.status,
+            "reason": row.reason, "path": str(row.submission.path)}
+
+
+def _person_columns(row: BatchRow) -> dict:
+    sub, person = row.submission, row.submission.person
+    return {"name": person.name if person else "", "email": person.email if person else "",
+            "login": (person.login if person and person.login else sub.layout_student), "roster": roster_status(sub)}
+
+
+def _late_columns(row: BatchRow) -> dict:
+    late = row.late
+    submitted = late.submitted if late else None
+    return {"submitted_at": late.local(submitted.at) if late and submitted else "",
+            "time_source": submitted.source if submitted else "",
+            "due": late.local(late.due) if late else "",
+            "late_seconds": str(round(late.lateness.seconds_late)) if late and late.due else "",
+            "penalty": format_points(row.penalty), "final_score": format_points(row.final_score),
+            "late_note": late.lateness.note if late else ""}
+
+
+ColumnGroup = tuple[tuple[str, ...], Callable[[BatchRow], dict]]
+COLUMN_GROUPS: tuple[ColumnGroup, ...] = (
+    (("student", "assignment", "notebook", "score", "max_score", "status", "reason", "path"), _grade_columns),
+    (("name", "email", "login", "roster"), _person_columns),
+    (("submitted_at", "time_source", "due", "late_seconds", "penalty", "final_score", "late_note"), _late_columns),
+)
+CSV_COLUMNS = tuple(name for columns, _ in COLUMN_GROUPS for name in columns)
 
 
 def _one_line(text: str) -> str:

@@ -1,18 +1,21 @@
 """``mlgrader grade-batch``: grade many submissions, in parallel or on a Dask cluster.
 
-A batch finds the submissions (:mod:`~mlgrader.batch.layouts`), reuses grades it already
-has (:mod:`~mlgrader.batch.cache`), grades the rest (:func:`~mlgrader.batch.tasks.grade_task`,
+A batch reads the course config and the roster (:mod:`~mlgrader.batch.course`,
+:mod:`~mlgrader.batch.roster`), finds the submissions and whose they are
+(:mod:`~mlgrader.batch.layouts`) and when they were handed in
+(:mod:`~mlgrader.batch.timestamps`), reuses grades it already has
+(:mod:`~mlgrader.batch.cache`), grades the rest (:func:`~mlgrader.batch.tasks.grade_task`,
 each notebook in a fresh process or as a task on a Dask cluster:
-:mod:`~mlgrader.batch.executors`), records a row per submission (:mod:`~mlgrader.batch.rows`)
-and writes::
+:mod:`~mlgrader.batch.executors`), records a row per submission with its lateness
+(:mod:`~mlgrader.batch.rows`, :mod:`~mlgrader.batch.lateness`), appends new and changed
+grades to the history (:mod:`~mlgrader.batch.history`) and writes the files of
+:mod:`~mlgrader.batch.outputs` (grades.csv, results/, feedback/, report.html, batch.json,
+history.jsonl) and ``<out>/cache/``, the resume cache.
 
-    <out>/grades.csv              one row per submission: student, assignment, notebook,
-                                  score, max_score, status, reason, path
-    <out>/results/<student>.json  the full result (the ``grade --json`` object, plus
-                                  student, status, reason, path)
-    <out>/feedback/<student>.html the student's feedback page (mlgrader.report)
-    <out>/report.html             the class report, linking to every feedback page
-    <out>/cache/                  the resume cache
+``--student ID`` grades that student's submissions again (never from the cache) and keeps
+every other row of the last batch in ``<out>`` as it was; a submission the last batch did
+not have is graded as usual. After a bundle changed, a plain rerun regrades everything
+(the cache knows the bundle), and the report and history show what changed.
 
 A grade is never silently missing: a submission that cannot be graded still gets a row,
 with score 0, status ``error`` and the reason (see :mod:`~mlgrader.batch.rows`).
@@ -32,22 +35,27 @@ passes in, and turns the rows into a summary and an exit status.
 
 from __future__ import annotations
 
-import csv
 import functools
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator
 
 from ..bundle import Bundle, list_bundles
 from ..config import GradingConfig
-from ..report import ReportRow, write_class_report, write_feedback
-from .cache import ResultCache
+from ..results import GradeResult
 from ..sandbox.warm import WarmKernels
+from .cache import ResultCache, content_digest
+from .course import CourseConfig, default_config_path, read_course_config
 from .executors import (NoProgress, ProcessFailure, Progress, SchedulerUnreachable, default_workers, run_in_workers,
                         run_on_dask, threads_per_worker)
+from .history import HISTORY_NAME, record as record_history
+from .lateness import display_zone, late_record, latest, student_deadline
 from .layouts import BatchUsageError, Submission, collect_submissions
-from .rows import CSV_COLUMNS, BatchRow, cached_row, row_from_outcome
+from .outputs import (BatchReport, class_notes, read_index, read_row_records, record_in_gradebook, summary_lines,
+                      write_grades_csv, write_index, write_report, write_row_files)
+from .roster import Roster, read_roster
+from .rows import BatchRow, cached_row, row_from_outcome
+from .timestamps import ClassroomTimes, SubmissionTime, read_classroom_times, submission_time
 from .tasks import (AutograderRef, GradeTask, TaskOutcome, autograder_files, files_digest, grade_task,
                     grade_task_on_dask)
 
@@ -70,59 +78,17 @@ class BatchOptions:
     grade_fn: Callable[[GradeTask], TaskOutcome] | None = field(default=None, repr=False)
     # Asked while grading: True once the user pressed Ctrl-C (the command line's handler).
     should_stop: Callable[[], bool] | None = field(default=None, repr=False, compare=False)
+    roster: Path | None = None  # None: the course config's roster, if it names one
+    course_config: Path | None = None  # None: mlgrader.toml beside the autograder folder, if there is one
+    classroom_grades: tuple[Path, ...] = ()  # CSVs of `gh classroom assignment-grades` (submission times)
+    student: str | None = None  # --student: regrade this student only
 
     @property
     def pool_size(self) -> int:
         return self.workers or default_workers()
 
 
-# --- outputs ---------------------------------------------------------------------------------
-
-
-def write_row_files(row: BatchRow, out: Path) -> None:
-    key = row.submission.key
-    results = out / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"{key}.json").write_text(json.dumps(row.results_file_record(), indent=1) + "\n")
-    write_feedback(row.result, out / "feedback" / f"{key}.html", student=row.submission.student)
-
-
-def write_grades_csv(rows: Sequence[BatchRow], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row.csv_record())
-    return path
-
-
-def write_report(rows: Sequence[BatchRow], out: Path) -> Path:
-    report_rows = [ReportRow(r.submission.student, r.result, r.status, r.reason, f"feedback/{r.submission.key}.html")
-                   for r in rows]
-    assignments = sorted({r.result.assignment for r in rows if r.result.assignment})
-    title = "Class report" + (f": {', '.join(assignments)}" if assignments else "")
-    return write_class_report(report_rows, out / "report.html", title=title)
-
-
-def record_in_gradebook(rows: Sequence[BatchRow], db_url: str):
-    """Record the graded rows in an nbgrader gradebook. Error rows are left out: a
-    grader failure is not a score of 0 that formgrader should show."""
-    from .gradebook import record_grades
-
-    graded = [r for r in rows if r.status == "graded"]
-    return record_grades([r.result for r in graded], db_url, [r.submission.student for r in graded])
-
-
-def summary_lines(rows: Sequence[BatchRow], out: Path) -> list[str]:
-    """What the command prints after a batch: counts, each error with its reason, where the files are."""
-    errors = [r for r in rows if r.status != "graded"]
-    cached = sum(r.cached for r in rows)
-    lines = [f"{len(rows)} submission{'s' if len(rows) != 1 else ''}: {len(rows) - len(errors)} graded"
-             + (f" ({cached} from the cache)" if cached else "") + f", {len(errors)} could not be graded"]
-    lines.extend(f"  error  {r.submission.student}: {r.reason}" for r in errors)
-    lines.append(f"wrote {out / 'grades.csv'}, {out / 'report.html'}, {out / 'feedback'}/")
-    return lines
+__all__ = ["BatchOptions", "BatchReport", "record_in_gradebook", "run_batch", "summary_lines", "write_row_files"]
 
 
 # --- the batch -------------------------------------------------------------------------------
@@ -185,30 +151,130 @@ def _check_options(options: BatchOptions, bundles: dict[str, Bundle]) -> None:
         raise BatchUsageError(f"no autograder bundle for assignment {options.assignment!r} in {options.autograder}")
 
 
+@dataclass
+class _Batch:
+    """What one batch works with besides its options: read once, before anything is graded."""
+
+    options: BatchOptions
+    bundles: dict[str, Bundle]
+    course: CourseConfig
+    roster: Roster | None
+    classroom: ClassroomTimes | None
+    cache: ResultCache
+    times: dict[str, SubmissionTime] = field(default_factory=dict)  # by submission key
+    handed_in: dict[tuple[str, str], SubmissionTime] = field(default_factory=dict)  # (student, assignment)
+    digests: dict[str, str] = field(default_factory=dict)  # by submission key
+
+    @classmethod
+    def prepare(cls, options: BatchOptions, bundles: dict[str, Bundle]) -> "_Batch":
+        course = read_course_config(options.course_config or default_config_path(options.autograder))
+        roster_path = options.roster or course.roster
+        classroom = read_classroom_times(options.classroom_grades) if options.classroom_grades else None
+        return cls(options, bundles, course, read_roster(roster_path) if roster_path else None, classroom,
+                   ResultCache(options.out / "cache", options.autograder))
+
+    def note_times(self, subs: list[Submission]) -> None:
+        """Each submission's time, and each assignment's (the latest of its notebooks')."""
+        for sub in subs:
+            assignment = sub.assignment_guess or ""
+            bundle = self.bundles.get(assignment)
+            artifacts = {name for nb in bundle.notebooks for name in nb.artifacts} if bundle else set()
+            self.times[sub.key] = submission_time(sub, sorted(artifacts), self.classroom,
+                                                  display_zone(assignment, bundle, self.course))
+            self.digests[sub.key] = content_digest(sub.path)
+        groups: dict[tuple[str, str], list[SubmissionTime]] = {}
+        for sub in subs:
+            groups.setdefault((sub.student, sub.assignment_guess or ""), []).append(self.times[sub.key])
+        self.handed_in = {key: t for key, group in groups.items() if (t := latest(group)) is not None}
+
+    def finish(self, row: BatchRow) -> BatchRow:
+        """The row with its lateness and what the history needs."""
+        sub = row.submission
+        assignment = row.result.assignment or sub.assignment_guess or ""
+        bundle = self.bundles.get(assignment)
+        deadline = student_deadline(assignment, bundle, self.course, sub) if assignment else None
+        submitted = self.handed_in.get((sub.student, assignment)) or self.times.get(sub.key)
+        row.late = late_record(submitted, deadline, display_zone(assignment, bundle, self.course),
+                               row.result.score, row.result.max_score)
+        row.sha256 = row.sha256 or self.digests.get(sub.key, "")
+        if not row.bundle and row.status == "graded" and assignment:
+            row.bundle = self.cache.current_bundle_hash(assignment) or ""
+        return row
+
+
+def _chosen(subs: list[Submission], student: str | None, roster: Roster | None) -> set[str]:
+    """Keys of the submissions of ``--student`` (its roster id, login, email or layout name)."""
+    if not student:
+        return set()
+    wanted = {student.lower()}
+    person = roster.find(student) if roster else None
+    if person is not None:
+        wanted |= set(person.keys)
+    keys = {s.key for s in subs if s.student.lower() in wanted or s.layout_student.lower() in wanted}
+    if not keys:
+        raise BatchUsageError(f"--student {student}: none of the {len(subs)} submissions found is that student's")
+    return keys
+
+
+@dataclass(frozen=True)
+class _Previous:
+    result: GradeResult
+    status: str
+    reason: str
+    bundle: str
+
+
+def _previous_rows(out: Path) -> dict[tuple[str, str], _Previous]:
+    """The last batch's rows in ``out``, by (submission key, notebook file name): a key names the same
+    student's submission again, wherever the class folder has moved since."""
+    index = read_index(out)
+    previous = {}
+    for record in read_row_records(out, index) if index else []:
+        try:
+            result = GradeResult.from_dict(record)
+        except (KeyError, TypeError, ValueError):
+            continue
+        key = (record.get("key", ""), Path(record.get("path", "")).name)
+        previous[key] = _Previous(result, record.get("status", "graded"), record.get("reason", ""),
+                                  record.get("bundle", ""))
+    return previous
+
+
 def run_batch(options: BatchOptions, emit: Callable[[BatchRow], None] = lambda row: None,
-              progress: Progress | None = None) -> list[BatchRow]:
-    """Grade every submission the options name; write all outputs; return the rows, sorted.
+              progress: Progress | None = None) -> BatchReport:
+    """Grade every submission the options name; write all outputs; return the rows (sorted) and notes.
 
     ``emit`` sees each row as it is recorded. Raises :class:`BatchUsageError` when there is
-    nothing to grade or nothing to grade with.
+    nothing to grade or nothing to grade with, or a roster or course config is unusable.
     """
     progress = progress or NoProgress()
     bundles = list_bundles(options.autograder)
     _check_options(options, bundles)
+    batch = _Batch.prepare(options, bundles)
     subs = collect_submissions(options.paths, {name: b.notebook_names for name, b in bundles.items()},
-                               options.assignment)
-    cache = ResultCache(options.out / "cache", options.autograder)
+                               options.assignment, batch.roster, options.out / "unpacked")
+    chosen = _chosen(subs, options.student, batch.roster)
+    previous = _previous_rows(options.out) if options.student else {}
+    batch.note_times(subs)
     rows: list[BatchRow] = []
     todo: list[Submission] = []
     # Cache keys are taken once, from the bytes as the batch found them.
-    entries = {sub.key: cache.entry_path(sub, task_for(sub, options)) for sub in subs}
+    entries = {sub.key: batch.cache.entry_path(sub, task_for(sub, options), batch.digests[sub.key]) for sub in subs}
+    finish = functools.partial(_finish, batch=batch, emit=emit)
     progress.start(len(subs))
     for sub in subs:
-        cached = cache.lookup(entries[sub.key], sub) if options.use_cache and not options.force else None
+        kept = previous.get((sub.key, sub.path.name)) if options.student and sub.key not in chosen else None
+        if kept is not None:
+            rows.append(finish(BatchRow(sub, replace(kept.result, submission=str(sub.path)), kept.status,
+                                        kept.reason, reused=True, bundle=kept.bundle)))
+            progress.advance(sub.student)
+            continue
+        use_cache = options.use_cache and not options.force and sub.key not in chosen
+        cached = batch.cache.lookup(entries[sub.key], sub) if use_cache else None
         if cached is None:
             todo.append(sub)
             continue
-        rows.append(_finish(cached_row(sub, cached), options, emit))
+        rows.append(finish(cached_row(sub, cached)))
         progress.advance(sub.student)
     tasks = [task_for(sub, options) for sub in todo]
     done: set[int] = set()
@@ -217,8 +283,8 @@ def run_batch(options: BatchOptions, emit: Callable[[BatchRow], None] = lambda r
             for index, outcome in _outcomes(options, tasks, [sub.key for sub in todo], bundles):
                 row = row_from_outcome(todo[index], outcome, bundles)
                 if row.status == "graded" and options.use_cache:
-                    cache.store(entries[todo[index].key], row.result)  # atomic: a Ctrl-C leaves no half entry
-                rows.append(_finish(row, options, emit))
+                    batch.cache.store(entries[todo[index].key], row.result)  # atomic: a Ctrl-C leaves no half entry
+                rows.append(finish(row))
                 done.add(index)
                 progress.advance(todo[index].student)
     except KeyboardInterrupt:
@@ -226,24 +292,30 @@ def run_batch(options: BatchOptions, emit: Callable[[BatchRow], None] = lambda r
         # agree with the cache, and the next run grades only what is missing.
         for index, sub in enumerate(todo):
             if index not in done:
-                rows.append(row_from_outcome(sub, ProcessFailure(INTERRUPTED), bundles))
-        _write_summary_files(rows, options)
+                rows.append(batch.finish(row_from_outcome(sub, ProcessFailure(INTERRUPTED), bundles)))
+        _write_summary_files(rows, batch, chosen)
         raise
-    return _write_summary_files(rows, options)
+    return _write_summary_files(rows, batch, chosen)
 
 
 INTERRUPTED = "not graded: the batch was interrupted (run it again to grade what is missing)"
 
 
-def _write_summary_files(rows: list[BatchRow], options: BatchOptions) -> list[BatchRow]:
+def _write_summary_files(rows: list[BatchRow], batch: _Batch, chosen: set[str]) -> BatchReport:
+    options = batch.options
     rows.sort(key=lambda r: (r.submission.student, r.result.assignment, r.result.notebook, str(r.submission.path)))
     write_grades_csv(rows, options.out / "grades.csv")
-    write_report(rows, options.out)
-    return rows
+    changes = record_history(rows, options.out / HISTORY_NAME, chosen)
+    regraded = sorted({r.submission.student for r in rows if r.submission.key in chosen})
+    notes = class_notes(rows, batch.roster, changes, regraded, [options.assignment] if options.assignment else [])
+    write_report(rows, options.out, notes)
+    write_index(rows, options.out, batch.bundles, batch.roster)
+    return BatchReport(rows, notes, batch.roster)
 
 
-def _finish(row: BatchRow, options: BatchOptions, emit: Callable[[BatchRow], None]) -> BatchRow:
+def _finish(row: BatchRow, batch: _Batch, emit: Callable[[BatchRow], None]) -> BatchRow:
     # Files are written as each grade arrives, so an interrupted batch keeps its work.
-    write_row_files(row, options.out)
+    row = batch.finish(row)
+    write_row_files(row, batch.options.out)
     emit(row)
     return row

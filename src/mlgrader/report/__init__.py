@@ -7,10 +7,12 @@ the pages are written without plots and say so.
 
 - :mod:`~mlgrader.report.feedback`: a student's page;
 - :mod:`~mlgrader.report.class_report`: the instructor's page;
+- :mod:`~mlgrader.report.gradebook_sections`: its lateness, roster and grade-change sections;
 - :mod:`~mlgrader.report.plots` and :mod:`~mlgrader.report.page`: what both are made of.
 """
 
 from .class_report import ReportRow, class_report_html, write_class_report
+from .gradebook_sections import ChangeLine, ClassNotes, LateLine, MissingLine, UnmatchedLine
 from .feedback import feedback_html, write_feedback
 
-__all__ = ["ReportRow", "write_feedback", "feedback_html", "write_class_report", "class_report_html"]
+__all__ = ["ChangeLine", "ClassNotes", "LateLine", "MissingLine", "UnmatchedLine", "ReportRow", "write_feedback", "feedback_html", "write_class_report", "class_report_html"]

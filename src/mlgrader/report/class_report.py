@@ -10,6 +10,7 @@ from typing import Iterable, Sequence
 from urllib.parse import quote
 
 from ..results import GradeResult
+from .gradebook_sections import ClassNotes, notes_html
 from .page import badge, escape, format_points, img, page, percent_of, pre, write_text
 from .plots import histogram_plot, pass_rate_plot, plots_note
 
@@ -25,9 +26,12 @@ class ReportRow:
     status: str = "graded"  # graded | error (the grader could not produce a grade)
     reason: str = ""
     feedback: str | None = None  # link to the feedback page, relative to the report
+    penalty: float = 0.0  # points a late policy took (the score shown stays the raw one)
+    late_note: str = ""  # how late, and what it cost ("" when on time)
 
-
-
+    @property
+    def final_score(self) -> float:
+        return max(self.result.score - self.penalty, 0.0)
 
 
 @dataclass
@@ -75,7 +79,8 @@ def per_test_tallies(rows: Sequence[ReportRow]) -> list[PerTestTally]:
     return list(stats.values())
 
 
-def class_report_html(results: Iterable[GradeResult | ReportRow], title: str = "Class report") -> str:
+def class_report_html(results: Iterable[GradeResult | ReportRow], title: str = "Class report",
+                      notes: ClassNotes | None = None) -> str:
     rows = as_rows(results)
     graded = [r for r in rows if r.status == "graded"]
     parts = [f"<h1>{escape(title)}</h1>",
@@ -86,6 +91,7 @@ def class_report_html(results: Iterable[GradeResult | ReportRow], title: str = "
         return page(title, "\n".join(parts))
     for assignment in sorted({r.result.assignment for r in rows if r.result.assignment}):
         parts.append(_assignment_section(assignment, [r for r in rows if r.result.assignment == assignment]))
+    parts.append(notes_html(notes))
     parts.append(_problems_section(rows))
     parts.append(_students_section(rows))
     parts.append(plots_note())
@@ -148,18 +154,23 @@ def _student_cell(row: ReportRow) -> str:
 
 
 def _students_section(rows: list[ReportRow]) -> str:
+    late = any(r.penalty or r.late_note for r in rows)  # the late columns only when lateness was found
+    late_heads = "<th>late penalty</th><th>final</th>" if late else ""
     body = ["<h2>Students</h2><table><tr><th>student</th><th>assignment</th><th>notebook</th>"
-            "<th>score</th><th>%</th><th>status</th><th>reason</th></tr>"]
+            f"<th>score</th><th>%</th>{late_heads}<th>status</th><th>reason</th></tr>"]
     for r in sorted(rows, key=lambda r: (r.student, r.result.assignment, r.result.notebook)):
         percent = percent_of(r.result.score, r.result.max_score) if r.status == "graded" else None
+        late_cells = (f'<td class="num" title="{escape(r.late_note)}">{"-" + format_points(r.penalty) if r.penalty else ""}'
+                      f'</td><td class="num">{format_points(r.final_score)}</td>') if late else ""
         body.append(f"<tr><td>{_student_cell(r)}</td><td>{escape(r.result.assignment)}</td><td>{escape(r.result.notebook)}</td>"
                     f'<td class="num">{format_points(r.result.score)} / {format_points(r.result.max_score)}</td>'
-                    f'<td class="num">{"" if percent is None else f"{percent:.0f}%"}</td>'
+                    f'<td class="num">{"" if percent is None else f"{percent:.0f}%"}</td>{late_cells}'
                     f"<td>{badge(r.status)}</td><td>{escape(r.reason)}</td></tr>")
     return "".join(body) + "</table>"
 
 
-def write_class_report(results: Iterable[GradeResult | ReportRow], path: Path, title: str = "Class report") -> Path:
-    """Write the class report (distribution, pass rates, problems, links); return its path."""
-    return write_text(path, class_report_html(results, title))
+def write_class_report(results: Iterable[GradeResult | ReportRow], path: Path, title: str = "Class report",
+                       notes: ClassNotes | None = None) -> Path:
+    """Write the class report (distribution, pass rates, lateness, roster, changes, problems, links)."""
+    return write_text(path, class_report_html(results, title, notes))
 

@@ -16,7 +16,8 @@ from .plots import cell_time_plot, plots_note, points_plot
 
 
 
-def feedback_html(result: GradeResult, student: str | None = None) -> str:
+def feedback_html(result: GradeResult, student: str | None = None, late: str | None = None,
+                  penalty: float = 0.0) -> str:
     """The feedback page of one graded notebook."""
     title = f"{result.assignment or 'submission'}" + (f" / {result.notebook}" if result.notebook else "")
     counts = Counter(t.status for t in result.tests)
@@ -26,6 +27,10 @@ def feedback_html(result: GradeResult, student: str | None = None) -> str:
         parts.append(f'<p class="muted">Student: {escape(student)}</p>')
     parts.append(f'<p class="score">{format_points(result.score)} / {format_points(result.max_score)}'
                  + (f' <span class="muted">({percent:.0f}%)</span>' if percent is not None else "") + "</p>")
+    if late:  # the raw score stays above; what lateness took is said beside it
+        final = max(result.score - penalty, 0.0)
+        parts.append(f"<p>Late: {escape(late)}." + (f" Score after the late penalty: <b>{format_points(final)} / "
+                                                     f"{format_points(result.max_score)}</b>." if penalty else "") + "</p>")
     if counts:
         parts.append("<p>" + ", ".join(f"{counts[s]} {s}" for s in ("passed", "failed", "error") if counts[s]) + "</p>")
     else:
@@ -66,8 +71,10 @@ def _cells_section(result: GradeResult) -> str:
             + "".join(rows) + "</table>")
 
 
-def write_feedback(result: GradeResult, path: Path, student: str | None = None) -> Path:
-    """Write the self-contained HTML feedback page of one result; return its path."""
-    return write_text(path, feedback_html(result, student))
+def write_feedback(result: GradeResult, path: Path, student: str | None = None, late: str | None = None,
+                   penalty: float = 0.0) -> Path:
+    """Write the self-contained HTML feedback page of one result (``late``: how late, and ``penalty``
+    what it cost); return its path."""
+    return write_text(path, feedback_html(result, student, late, penalty))
 
 
