@@ -223,6 +223,7 @@ def _cmd_grade_batch(args) -> int:
                                    should_stop=pressed, roster=_path(args.roster),
                                    course_config=_path(args.course_config),
                                    classroom_grades=tuple(Path(p) for p in args.classroom_grades),
+                                   templates=Path(args.templates) if args.templates else None,
                                    student=args.student)
             report = run_batch(options, emit, progress)
     except (BatchUsageError, ConfigError) as exc:
@@ -355,6 +356,11 @@ def parser() -> argparse.ArgumentParser:
                         "course config's roster)")
     p.add_argument("--course-config", dest="course_config", metavar="TOML",
                    help="deadlines, late policies, extensions (default: mlgrader.toml beside the autograder folder)")
+    p.add_argument("--templates", metavar="DIR",
+                   help="the course's classroom/ folder, whose templates the students' repositories came from: "
+                        "grades.csv's tamper column names what a repository changed of the workflow, the "
+                        "requirements, the wheel, the public bundle or read-only cells (default: classroom/ "
+                        "beside the autograder folder)")
     p.add_argument("--classroom-grades", dest="classroom_grades", metavar="CSV", action="append", default=[],
                    help="GitHub Classroom's grades CSV (gh classroom assignment-grades): its submission times "
                         "(repeatable)")

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ..bundle import Bundle
-from ..report import (ChangeLine, ClassNotes, LateLine, MissingLine, ReportRow, UnmatchedLine, write_class_report,
-                      write_feedback)
+from ..report import (ChangeLine, ClassNotes, LateLine, MissingLine, ReportRow, TamperLine, UnmatchedLine,
+                      write_class_report, write_feedback)
 from .history import Change
 from .roster import Roster
 from .rows import CSV_COLUMNS, BatchRow
@@ -83,7 +83,9 @@ def class_notes(rows: Sequence[BatchRow], roster: Roster | None, changes: Sequen
     notes = ClassNotes(late=[_late_line(r) for r in rows if r.late and r.late.lateness.late],
                        time_sources=dict(sorted(sources.items())),
                        roster=roster.path if roster else "",
-                       changes=[_change_line(c) for c in changes], regraded=list(regraded))
+                       changes=[_change_line(c) for c in changes], regraded=list(regraded),
+                       tampered=[TamperLine(r.submission.student, r.result.assignment, str(r.submission.path),
+                                            r.tamper) for r in rows if r.tamper])
     if roster is not None:
         notes.unmatched = [UnmatchedLine(r.submission.layout_student, str(r.submission.path), r.submission.roster_note)
                            for r in rows if r.submission.on_roster is False]
@@ -214,4 +216,8 @@ def _notes_lines(notes: ClassNotes) -> list[str]:
         lines.append(f"regraded {student}: " + ("no grade changed" if not changed else f"{len(changed)} changed"))
     lines.extend(f"  changed  {c.student} {c.assignment}/{c.notebook}: {c.before:g} -> {c.after:g} ({c.why})"
                  for c in notes.changes)
+    if notes.tampered:
+        lines.append(f"{len(notes.tampered)} repositor{'y' if len(notes.tampered) == 1 else 'ies'} changed where "
+                     "the template says not to (grades unaffected; see grades.csv's tamper column)")
+        lines.extend(f"  tamper  {t.student} {t.assignment}: {'; '.join(t.flags)}" for t in notes.tampered)
     return lines

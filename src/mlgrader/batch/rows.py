@@ -18,7 +18,9 @@ tools read keep their names and places:
   the roster has none; ``roster`` is ``matched``, ``not on roster`` or empty without one);
 - ``submitted_at, time_source, due, late_seconds, penalty, final_score, late_note``: when it
   was handed in and by which record, the student's due date (with any extension), how late,
-  the points the late policy took, and the score after them.
+  the points the late policy took, and the score after them;
+- ``tamper``: for a student repository made from the course's template, what the student
+  changed of the files they must not change (``; ``-separated; see :mod:`~mlgrader.batch.tamper`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class BatchRow:
     reused: bool = False  # kept from the previous batch (grade-batch --student grades someone else)
     bundle: str = ""  # hash of the bundle that graded it (bundle_hash), for the history
     sha256: str = ""  # of the notebook's bytes as graded
+    tamper: tuple[str, ...] = ()  # what the student changed of their repository's template (batch.tamper)
 
     @property
     def penalty(self) -> float:
@@ -80,7 +83,7 @@ class BatchRow:
         return {"key": sub.key, "login": sub.layout_student, "person": sub.person.to_json() if sub.person else None,
                 "roster": roster_status(sub), "roster_note": sub.roster_note,
                 "late": self.late.to_json() if self.late else None, "final_score": self.final_score,
-                "bundle": self.bundle, "sha256": self.sha256}
+                "bundle": self.bundle, "sha256": self.sha256, "tamper": list(self.tamper)}
 
 
 def roster_status(sub: Submission) -> str:
@@ -111,11 +114,16 @@ def _late_columns(row: BatchRow) -> dict:
             "late_note": late.lateness.note if late else ""}
 
 
+def _tamper_columns(row: BatchRow) -> dict:
+    return {"tamper": "; ".join(row.tamper)}
+
+
 ColumnGroup = tuple[tuple[str, ...], Callable[[BatchRow], dict]]
 COLUMN_GROUPS: tuple[ColumnGroup, ...] = (
     (("student", "assignment", "notebook", "score", "max_score", "status", "reason", "path"), _grade_columns),
     (("name", "email", "login", "roster"), _person_columns),
     (("submitted_at", "time_source", "due", "late_seconds", "penalty", "final_score", "late_note"), _late_columns),
+    (("tamper",), _tamper_columns),
 )
 CSV_COLUMNS = tuple(name for columns, _ in COLUMN_GROUPS for name in columns)
 

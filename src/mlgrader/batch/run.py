@@ -46,6 +46,7 @@ from ..results import GradeResult
 from ..sandbox.warm import WarmKernels
 from .cache import ResultCache, content_digest
 from .course import CourseConfig, default_config_path, read_course_config
+from .tamper import Template, read_templates, tamper_flags
 from .executors import (NoProgress, ProcessFailure, Progress, SchedulerUnreachable, default_workers, run_in_workers,
                         run_on_dask, threads_per_worker)
 from .history import HISTORY_NAME, record as record_history
@@ -81,6 +82,7 @@ class BatchOptions:
     roster: Path | None = None  # None: the course config's roster, if it names one
     course_config: Path | None = None  # None: mlgrader.toml beside the autograder folder, if there is one
     classroom_grades: tuple[Path, ...] = ()  # CSVs of `gh classroom assignment-grades` (submission times)
+    templates: Path | None = None  # the course's classroom/ folder (tamper flags); None: beside the autograder
     student: str | None = None  # --student: regrade this student only
 
     @property
@@ -161,6 +163,7 @@ class _Batch:
     roster: Roster | None
     classroom: ClassroomTimes | None
     cache: ResultCache
+    templates: dict[str, Template] = field(default_factory=dict)  # by assignment: the repositories' templates
     times: dict[str, SubmissionTime] = field(default_factory=dict)  # by submission key
     handed_in: dict[tuple[str, str], SubmissionTime] = field(default_factory=dict)  # (student, assignment)
     digests: dict[str, str] = field(default_factory=dict)  # by submission key
@@ -170,8 +173,9 @@ class _Batch:
         course = read_course_config(options.course_config or default_config_path(options.autograder))
         roster_path = options.roster or course.roster
         classroom = read_classroom_times(options.classroom_grades) if options.classroom_grades else None
+        templates = read_templates(options.templates or options.autograder.parent / "classroom")
         return cls(options, bundles, course, read_roster(roster_path) if roster_path else None, classroom,
-                   ResultCache(options.out / "cache", options.autograder))
+                   ResultCache(options.out / "cache", options.autograder), templates)
 
     def note_times(self, subs: list[Submission]) -> None:
         """Each submission's time, and each assignment's (the latest of its notebooks')."""
@@ -197,6 +201,9 @@ class _Batch:
         row.late = late_record(submitted, deadline, display_zone(assignment, bundle, self.course),
                                row.result.score, row.result.max_score)
         row.sha256 = row.sha256 or self.digests.get(sub.key, "")
+        layout, template = sub.layout, self.templates.get(assignment)
+        if layout is not None and layout.rule == "classroom" and layout.root is not None and template is not None:
+            row.tamper = tamper_flags(layout.root, sub.path, template)
         if not row.bundle and row.status == "graded" and assignment:
             row.bundle = self.cache.current_bundle_hash(assignment) or ""
         return row

@@ -12,7 +12,7 @@ the pages are written without plots and say so.
 """
 
 from .class_report import ReportRow, class_report_html, write_class_report
-from .gradebook_sections import ChangeLine, ClassNotes, LateLine, MissingLine, UnmatchedLine
+from .gradebook_sections import ChangeLine, ClassNotes, LateLine, MissingLine, TamperLine, UnmatchedLine
 from .feedback import feedback_html, write_feedback
 
-__all__ = ["ChangeLine", "ClassNotes", "LateLine", "MissingLine", "UnmatchedLine", "ReportRow", "write_feedback", "feedback_html", "write_class_report", "class_report_html"]
+__all__ = ["ChangeLine", "ClassNotes", "LateLine", "MissingLine", "TamperLine", "UnmatchedLine", "ReportRow", "write_feedback", "feedback_html", "write_class_report", "class_report_html"]

@@ -60,6 +60,16 @@ class ChangeLine:
     after_penalty: float = 0.0
 
 
+@dataclass(frozen=True)
+class TamperLine:
+    """A student repository whose protected files or read-only cells differ from the template."""
+
+    student: str
+    assignment: str
+    path: str
+    flags: tuple[str, ...]
+
+
 @dataclass
 class ClassNotes:
     """The class-level findings of a batch beyond the grades."""
@@ -71,13 +81,27 @@ class ClassNotes:
     missing: list[MissingLine] = field(default_factory=list)
     changes: list[ChangeLine] = field(default_factory=list)
     regraded: list[str] = field(default_factory=list)  # students regraded on request
+    tampered: list[TamperLine] = field(default_factory=list)
 
 
 def notes_html(notes: ClassNotes | None) -> str:
     if notes is None:
         return ""
     return "\n".join(p for p in (_late_section(notes.late, notes.time_sources), _roster_section(notes),
-                                 _changes_section(notes.changes, notes.regraded)) if p)
+                                 _changes_section(notes.changes, notes.regraded), _tamper_section(notes.tampered))
+                     if p)
+
+
+def _tamper_section(lines: Sequence[TamperLine]) -> str:
+    if not lines:
+        return ""
+    rows = "".join(f"<tr><td>{escape(t.student)}</td><td>{escape(t.assignment)}</td><td>{escape(t.path)}</td>"
+                   f"<td><ul>{''.join(f'<li>{escape(flag)}</li>' for flag in t.flags)}</ul></td></tr>" for t in lines)
+    return (f"<h2>Repositories changed where they must not be ({len(lines)})</h2>"
+            "<p>Grading used the course's own bundle and restored read-only cells, so these changes did not "
+            "change a grade; they say that someone tried.</p>"
+            "<table><tr><th>student</th><th>assignment</th><th>notebook</th><th>what changed</th></tr>"
+            + rows + "</table>")
 
 
 def _late_section(lines: Sequence[LateLine], sources: dict[str, int]) -> str:
