@@ -218,3 +218,16 @@ def test_a_kernel_gets_only_the_data_sets_its_bundle_declares(monkeypatch, tmp_p
 def test_the_build_declares_the_data_sets_a_notebook_loads():
     assert data.datasets_used_by({"fashion_mnist_tensors", "FASHION_CLASSES"}) == ("fashion-mnist",)
     assert data.datasets_used_by({"digits", "train_test_split_digits"}) == ()
+
+
+def test_count_keeps_the_first_images_only(monkeypatch, decompressed_dir):
+    monkeypatch.setenv("MLGRADER_DATA", str(decompressed_dir))
+    all_images, all_labels = data.fashion_mnist("test")
+    images, labels = data.fashion_mnist("test", count=100)
+    assert images.shape == (100, 28, 28) and labels.shape == (100,)
+    np.testing.assert_array_equal(images, all_images[:100])
+    np.testing.assert_array_equal(labels, all_labels[:100])
+    images[0, 0, 0] = 77  # a copy: the next caller gets the file's values
+    assert data.fashion_mnist("test", count=1)[0][0, 0, 0] == all_images[0, 0, 0]
+    with pytest.raises(ValueError, match="count"):
+        data.fashion_mnist("test", count=-1)
