@@ -132,6 +132,7 @@ def test_grades_csv_has_one_row_per_submission(first_run):
     # other tools read the first eight columns: names and order stay; the gradebook's come after
     assert list(next(iter(rows.values())))[:8] == ["student", "assignment", "notebook", "score", "max_score",
                                                    "status", "reason", "path"]
+    assert {r["manual_points"] for r in rows.values()} == {""}  # no gradebook, no points from staff
     scores = {s: (r["score"], r["max_score"], r["status"]) for s, r in rows.items()}
     assert scores["alice"] == ("8", "8", "graded")
     assert scores["dave"] == ("8", "8", "graded")

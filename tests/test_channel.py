@@ -41,10 +41,21 @@ def round_trip(value):
 @pytest.mark.parametrize("value", [
     None, True, False, 0, -7, 10**300, 1.5, -0.0, 1e-300, complex(1, -2), "", "héllo\n\x00",
     [1, [2, [3]]], (1, "a", None), {"a": 1, 2: [3], (1, 2): "tuple key"}, {}, [],
+    {2, 3, 5}, frozenset({"a", (1, 2)}), set(),
 ])
 def test_plain_values_survive_a_round_trip(value):
     back = round_trip(value)
     assert back == value and type(back) is type(value)
+
+
+def test_a_set_subclass_is_no_data():
+    class LyingSet(set):
+        def __eq__(self, other):
+            return True
+
+    exported = []
+    encode(LyingSet({1}), lambda value: exported.append(value) or {"t": "object", "handle": 1})
+    assert len(exported) == 1  # it crosses as an object the grader can only ask about
 
 
 def test_floats_keep_nan_and_infinities():

@@ -104,7 +104,7 @@ def test_grades_csv_shows_who_when_how_late_and_the_penalty_beside_the_raw_score
     header = list(next(iter(rows.values())))
     assert header[:8] == ["student", "assignment", "notebook", "score", "max_score", "status", "reason", "path"]
     assert header[8:] == ["name", "email", "login", "roster", "submitted_at", "time_source", "due", "late_seconds",
-                          "penalty", "final_score", "late_note"]
+                          "penalty", "final_score", "late_note", "tamper", "manual_points"]
     alice, bob, carol, mallory = rows["s001"], rows["s002"], rows["s003"], rows["mallory"]
     assert (alice["name"], alice["email"], alice["login"], alice["roster"]) == \
         ("Alice Liddell", "alice@uni.example", "alice", "matched")

@@ -11,6 +11,7 @@ Layout::
 
     autograder/<assignment>/manifest.json
     autograder/<assignment>/tests/<notebook>/<grade_id>.py
+    autograder/<assignment>/files/<path>        files a notebook reads (put beside it when grading)
 
 This module owns the format: the hidden-test markers (:func:`public_part`), writing
 (:func:`bundle_files`) and reading (:func:`load_bundle`, :func:`list_bundles`), the content
@@ -37,6 +38,11 @@ FORMAT_VERSION = 1
 # A test cell's hidden region: in the bundle, never in the release or in feedback.
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
+FILES_DIR = "files"
+
+# Cells that earn points: tests (the grader decides) and those staff grade (manual answers, tasks).
+GRADED_KINDS = ("test", "manual", "task")
+STAFF_KINDS = ("manual", "task")
 
 # The first cell of every built notebook makes mlgrader importable for the student (a laptop,
 # Colab). Grading never runs it: the sandbox has its own mlgrader and must never install one,
@@ -54,10 +60,26 @@ class CellEntry:
     """A cell of the release notebook as grading sees it."""
 
     grade_id: str
-    kind: str  # markdown | install | setup | exercise | test
+    kind: str  # markdown | install | setup | exercise | test | manual | task
     points: float = 0.0
     timeout: float | None = None
-    source: str | None = None  # setup cells only: restored before running
+    # setup cells: restored before running; manual answers: the text students were given
+    # (an answer still equal to it is no answer)
+    source: str | None = None
+    cell_type: str | None = None  # manual answers only: "code" or "markdown"
+    helper: bool | None = None  # setup cells whose definitions the tests also use (run in the grader too)
+    rubric: str | None = None  # manual answers and tasks: for staff
+    # tests: the source of the cell that stands for the test in a notebook another tool wrote
+    # (no grade ids; otter's grader.check("q1")): the test runs there
+    match: str | None = None
+
+    @property
+    def graded(self) -> bool:
+        return self.kind in GRADED_KINDS
+
+    @property
+    def by_staff(self) -> bool:
+        return self.kind in STAFF_KINDS
 
 
 @dataclass(frozen=True)
@@ -70,10 +92,16 @@ class NotebookEntry:
     seed_torch: bool = False
     artifacts: tuple[str, ...] = ()
     data: tuple[str, ...] = ()  # data sets the notebook reads (names known to mlgrader.data)
+    files: tuple[str, ...] = ()  # paths under files/ that grading puts beside the notebook
 
     @property
     def max_score(self) -> float:
-        return sum(c.points for c in self.cells if c.kind == "test")
+        return sum(c.points for c in self.cells if c.graded)
+
+    @property
+    def staff_points(self) -> float:
+        """Points that staff give (manual answers and tasks): pending in every automatic grade."""
+        return sum(c.points for c in self.cells if c.by_staff)
 
     def cell(self, grade_id: str) -> CellEntry | None:
         return next((c for c in self.cells if c.grade_id == grade_id), None)
@@ -143,7 +171,8 @@ def has_hidden_checks(test_source: str) -> bool:
 
 
 def bundle_files(bundle: Bundle) -> dict[str, str]:
-    """Relative path -> text for every file of the bundle (deterministic)."""
+    """Relative path -> text for every text file of the bundle (deterministic); the data files
+    under files/ are bytes, written by the build beside these."""
     manifest = {
         "format": FORMAT_VERSION,
         "assignment": bundle.assignment,
@@ -175,6 +204,8 @@ def _notebook_json(nb: NotebookEntry) -> dict:
     }
     if nb.data:  # absent rather than empty: bundles of notebooks without data stay as they were
         entry["data"] = list(nb.data)
+    if nb.files:
+        entry["files"] = list(nb.files)
     return entry
 
 
@@ -226,7 +257,18 @@ def _notebook_entry(path: Path, nb: dict) -> NotebookEntry:
         seed_torch=bool(nb.get("seed_torch", False)),
         artifacts=tuple(nb.get("artifacts", ())),
         data=tuple(nb.get("data", ())),
+        files=tuple(_bundle_file_name(path, name) for name in nb.get("files", ())),
     )
+
+
+def _bundle_file_name(path: Path, name: object) -> str:
+    """A name under files/ that cannot leave the bundle (nor, when copied, the scratch folder)."""
+    relative = Path(str(name))
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        raise ValueError(f"files entry {name!r} is not a path inside the bundle")
+    if not (path / FILES_DIR / relative).is_file():
+        raise BundleError(f"bundle is incomplete: {path / FILES_DIR / relative} is missing")
+    return relative.as_posix()
 
 
 def list_bundles(autograder_dir: Path) -> dict[str, Bundle]:
@@ -252,7 +294,9 @@ def bundle_hash(bundle_dir: Path) -> str | None:
     digest = hashlib.sha256()
     try:
         digest.update(MANIFEST.encode() + b"\0" + _manifest_without_deadline(bundle_dir / MANIFEST) + b"\0")
-        for file in sorted((bundle_dir / "tests").rglob("*.py")):
+        graded = sorted((bundle_dir / "tests").rglob("*.py")) + sorted(
+            p for p in (bundle_dir / FILES_DIR).rglob("*") if p.is_file())  # the data files tests read
+        for file in graded:
             digest.update(file.relative_to(bundle_dir).as_posix().encode() + b"\0")
             digest.update(file.read_bytes() + b"\0")
     except OSError:
@@ -350,6 +394,6 @@ def _only_bundle(autograder_dir: Path) -> str | None:
 def zero_result(bundle: Bundle, entry: NotebookEntry, submission: str, reason: str,
                 seconds: float = 0.0) -> GradeResult:
     """The grade of a notebook that could not be run: every test 0, status error, the reason everywhere."""
-    tests = [TestResult(c.grade_id, 0.0, c.points, "error", reason) for c in entry.cells if c.kind == "test"]
+    tests = [TestResult(c.grade_id, 0.0, c.points, "error", reason) for c in entry.cells if c.graded]
     return GradeResult(bundle.assignment, 0.0, entry.max_score, tests, entry.name, submission, "",
                        [reason], [], seconds, hidden_tests=list(entry.hidden_tests))

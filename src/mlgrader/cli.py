@@ -208,7 +208,7 @@ def _cmd_grade_batch(args) -> int:
     """Exit 0 when every submission got a grade (even 0), 1 when some could only be recorded
     as errors (or the gradebook could not be written), 2 on bad arguments."""
     from .batch import BatchOptions, BatchUsageError, run_batch
-    from .batch.run import record_in_gradebook, summary_lines
+    from .batch.run import summary_lines
     from .config import ConfigError
 
     def emit(row) -> None:
@@ -224,7 +224,7 @@ def _cmd_grade_batch(args) -> int:
                                    course_config=_path(args.course_config),
                                    classroom_grades=tuple(Path(p) for p in args.classroom_grades),
                                    templates=Path(args.templates) if args.templates else None,
-                                   student=args.student)
+                                   student=args.student, gradebook=args.gradebook)
             report = run_batch(options, emit, progress)
     except (BatchUsageError, ConfigError) as exc:
         _error("grade-batch", exc)
@@ -233,13 +233,17 @@ def _cmd_grade_batch(args) -> int:
     stream = sys.stderr if args.json else sys.stdout  # with --json, stdout carries only the JSON lines
     for line in summary_lines(report, options.out):
         print(line, file=stream)
-    if args.gradebook:
-        try:
-            written = record_in_gradebook(rows, args.gradebook, report.roster)
-        except Exception as exc:  # grades.csv is written already; say why the extra step failed
-            _error("grade-batch", f"could not record grades in {args.gradebook}: {exc}")
-            return EXIT_PROBLEM
-        print(f"recorded {written.recorded} grades in {args.gradebook}", file=stream)
+    if report.gradebook_error:
+        _error("grade-batch", report.gradebook_error)
+        return EXIT_PROBLEM
+    if report.gradebook is not None:
+        written = report.gradebook
+        print(f"recorded {written.recorded} grades in {args.gradebook}"
+              + (f"; points graders gave read back for {written.manual_rows}" if written.manual_rows else ""),
+              file=stream)
+        if written.formgrader_copies:
+            print(f"formgrader shows {len(written.formgrader_copies)} notebooks from the course's autograded/",
+                  file=stream)
     return EXIT_PROBLEM if any(r.status != "graded" for r in rows) else EXIT_OK
 
 
@@ -284,6 +288,37 @@ def _cmd_export(args) -> int:
           f"{', '.join(written.assignments) or 'no assignments'}")
     for warning in written.warnings:
         print(f"  warning  {warning}", file=sys.stderr)
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+def _cmd_import(args) -> int:
+    """Exit 0 when everything was written, 1 when something cannot be carried (nothing written), 2 on bad usage."""
+    from .authoring.importing.model import ImportUsageError
+    from .authoring.importing.run import import_course
+
+    try:
+        report = import_course([Path(p) for p in args.paths], args.assignment, Path(args.root))
+    except ImportUsageError as exc:
+        _error("import", exc)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+    if not report.ok:
+        for problem in report.problems:
+            _error("import", f"not carried: {problem.line()}")
+        print(f"mlgrader import: nothing was written ({len(report.problems)} problem"
+              f"{'s' if len(report.problems) != 1 else ''})", file=sys.stderr)
+        return EXIT_PROBLEM
+    if not args.json:
+        for nb in report.notebooks:
+            print(f"imported {nb['from']} ({report.format}) -> solutions/{nb['assignment']}/{nb['notebook']}.py: "
+                  f"{nb['automatic_points']:g} points by tests, {nb['staff_points']:g} by staff")
+        for note in report.notes:
+            print(f"  note: {note}")
+        assignments = sorted({nb["assignment"] for nb in report.notebooks})
+        print(f"next: mlgrader build {' '.join(assignments)} && mlgrader validate {' '.join(assignments)}")
     return EXIT_OK
 
 
@@ -384,6 +419,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gradebook", metavar="DB_URL",
                    help="count the manual scores graders entered in this nbgrader gradebook (formgrader)")
     p.set_defaults(func=_cmd_export)
+
+    from .authoring.importing import FORMAT_HELP  # a few constants: no heavy import at start
+
+    p = sub.add_parser("import", help="an nbgrader or otter-grader assignment -> solutions/",
+                       description="Turn nbgrader source notebooks (a notebook, or a source/<assignment>/ folder) "
+                                   "or otter-grader master notebooks into solutions/<assignment>/<notebook>.py, "
+                                   "manually graded answers and the files beside the notebooks included. The "
+                                   f"format is told per notebook: {FORMAT_HELP}. Anything that cannot be carried "
+                                   "is named with its notebook and cell, and then nothing is written (exit 1).")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="a notebook, or a folder of notebooks")
+    p.add_argument("--assignment", help="assignment id (default: nbgrader's folder name; otter's config name, "
+                                        "else the master's folder name)")
+    p.add_argument("--root", default=".", help="course directory to write solutions/ in (default: .)")
+    p.add_argument("--json", action="store_true", help="print what was imported (or why not) as JSON")
+    p.set_defaults(func=_cmd_import)
     return top
 
 

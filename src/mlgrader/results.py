@@ -17,8 +17,9 @@ STATUS_MARK = {"passed": "✅ passed", "failed": "❌ failed", "error": "⚠️ 
 
 @dataclass
 class TestResult:
-    """One graded test: ``status`` is passed, failed (a check said no) or error (no verdict
-    could be reached: time limit, dead kernel, broken bundle)."""
+    """One graded test: ``status`` is passed, failed (a check said no), error (no verdict
+    could be reached: time limit, dead kernel, broken bundle) or pending (a manually graded
+    answer or task that staff grade later: 0 points until then)."""
 
     name: str
     score: float
@@ -194,6 +195,39 @@ def _gradescope_test(test: TestResult, hidden: bool) -> dict:
         "output": GRADESCOPE_PREFIX.get(test.status, "") + test.output,
         "visibility": "after_due_date" if hidden else "visible",
     }
+
+
+# --- answers staff grade ----------------------------------------------------------------------
+
+PENDING_OUTPUT = "to be graded by the course staff; until then it counts as 0 points"
+
+
+def pending_note(pending: list[TestResult]) -> str:
+    """The message that says what a score leaves out: the points staff give later."""
+    points = sum(t.max_score for t in pending)
+    names = ", ".join(t.name for t in pending)
+    return (f"{format_points(points)} point{'s' if points != 1 else ''} ({names}) are graded by the course "
+            f"staff later; the score counts them as 0 until then")
+
+
+def apply_staff_scores(result: GradeResult, scores: dict[str, float]) -> float:
+    """Put the scores graders gave (test name -> points, from the gradebook) into ``result``.
+
+    A score a person gave replaces the automatic one, as in nbgrader's gradebook; the total
+    and the note on pending points follow. Returns the points that came from graders.
+    """
+    before = pending_note([t for t in result.tests if t.status == "pending"])
+    given = 0.0
+    for test in result.tests:
+        if test.name in scores:
+            test.score = float(scores[test.name])
+            test.status = "passed" if test.score >= test.max_score else "failed"
+            test.output = f"graded by the course staff: {format_points(test.score)} / {format_points(test.max_score)}"
+            given += test.score
+    result.score = sum(t.score for t in result.tests)
+    still = [t for t in result.tests if t.status == "pending"]
+    result.messages = [m for m in result.messages if m != before] + ([pending_note(still)] if still else [])
+    return given
 
 
 def combine_results(results: list[GradeResult]) -> GradeResult:

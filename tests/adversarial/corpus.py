@@ -1188,6 +1188,36 @@ def attack_named(name: str) -> Attack:
     return next(a for a in ATTACKS if a.name == name)
 
 
+# --------------------------------------------------------------------------- imported courses
+#
+# Imported nbgrader and otter assignments (tests/test_import_attacks.py) get the attacks whose
+# code works against any notebook: they patch the kernel (numpy, builtins, mlgrader, otter,
+# IPython) or read the tests from disk, whatever the assignment. Imported courses add one of
+# their own: a test calls a helper an earlier read-only cell defined, so a student redefines it.
+
+REDEFINE_TEST_HELPERS = """\
+# Tests of imported courses call helpers from earlier cells: make them agree with anything.
+TOLERANCE = float("inf")
+def check_close(actual, expected, what=""):
+    return None
+def close(a, b, tolerance=1e9):
+    return True
+"""
+
+ANY_ASSIGNMENT_ATTACKS = {
+    "patch-np-testing": PATCH_NUMPY_TESTING,
+    "patch-np-allclose": PATCH_ALLCLOSE,
+    "patch-mlgrader-checks": PATCH_MLGRADER_CHECKS,
+    "patch-otter-checker": PATCH_OTTER,
+    "patch-builtins": PATCH_BUILTINS,
+    "input-transformer": INPUT_TRANSFORMER,
+    "hooks-custom-exc": HOOKS,
+    "settrace-steal-expected": SETTRACE,
+    "read-hidden-tests": READ_HIDDEN_TESTS,
+    "redefine-test-helpers": REDEFINE_TEST_HELPERS,
+}
+
+
 # --------------------------------------------------------------------------- building
 
 
@@ -1732,4 +1762,4 @@ def planted(token: str, extra: list[Path] = ()) -> list[str]:
 
 __all__ = ["ATTACKS", "Attack", "Context", "Outcome", "build", "grade", "make_bundle", "make_course",
            "snapshot", "processes_with", "copy_grader_source", "make_open_root", "planted", "HIDDEN_LINES",
-           "CANARY", "SOLUTION_MARK", "BASE_SCORES"]
+           "CANARY", "SOLUTION_MARK", "BASE_SCORES", "ANY_ASSIGNMENT_ATTACKS"]

@@ -7,5 +7,7 @@
   :mod:`~mlgrader.authoring.release` (student notebooks through nbgrader),
   :mod:`~mlgrader.authoring.autograder` (bundles) and :mod:`~mlgrader.authoring.targets`
   (where students submit);
+- :mod:`~mlgrader.authoring.importing`: an nbgrader or otter course becomes solution sources
+  (``mlgrader import``);
 - :mod:`~mlgrader.authoring.errors`: what goes wrong, said with file and cell.
 """

@@ -9,33 +9,55 @@ from __future__ import annotations
 
 import ast
 import json
+from typing import Mapping
 
-from ..bundle import INSTALL_CELL_ID, INSTALL_KIND, Bundle, CellEntry, NotebookEntry, bundle_files
+from ..bundle import FILES_DIR, INSTALL_CELL_ID, INSTALL_KIND, Bundle, CellEntry, NotebookEntry, bundle_files
 from ..data import datasets_used_by
 from ..deadlines import Deadline
 from .errors import AuthoringError
-from .solution import NotebookSpec
+from .notebooks import beside_files
+from .solution import CellSpec, NotebookSpec
 
 
-def notebook_entry(spec: NotebookSpec) -> NotebookEntry:
+def notebook_entry(spec: NotebookSpec, released: Mapping[str, str] | None = None) -> NotebookEntry:
+    """The bundle's entry for one notebook; ``released`` is grade id -> the release's text of each
+    manually graded answer (what an unanswered cell still holds)."""
     # The notebook's first cell is the build's install line (authoring.notebooks): listed by
     # kind only, so that grading skips it and never reports it edited or missing.
     install = CellEntry(grade_id=INSTALL_CELL_ID, kind=INSTALL_KIND)
-    cells = (install,) + tuple(
-        CellEntry(
-            grade_id=c.grade_id,
-            kind=c.kind,
-            points=c.points,
-            timeout=c.timeout,
-            source=c.source if c.kind == "setup" else None,
-        )
-        for c in spec.cells
-    )
+    # Cells students may edit freely are graded by nothing, so grading needs no place for them.
+    cells = (install,) + tuple(_cell_entry(c, released or {}) for c in spec.cells if c.kind != "editable")
     tests = {c.grade_id: c.source for c in spec.tests}
     imports = imports_of(spec)
     data = tuple(sorted(set(spec.data) | set(datasets_used_by(imports.get("mlgrader.data", set())))))
     return NotebookEntry(spec.name, cells, tests, spec.timeout, spec.memory_mb, "torch" in imports,
-                         spec.artifacts, data)
+                         spec.artifacts, data, spec.files)
+
+
+def _cell_entry(cell: CellSpec, released: Mapping[str, str]) -> CellEntry:
+    source = cell.source if cell.kind == "setup" else released.get(cell.grade_id) if cell.kind == "manual" else None
+    return CellEntry(
+        grade_id=cell.grade_id,
+        kind=cell.kind,
+        points=cell.points,
+        timeout=cell.timeout,
+        source=source,
+        cell_type=cell.cell_type if cell.kind == "manual" else None,
+        helper=True if cell.helper else None,
+        rubric=cell.rubric,
+        match=cell.match,
+    )
+
+
+def released_answers(release: bytes) -> dict[str, str]:
+    """Grade id -> source of each manually graded answer in a release notebook (nbgrader's stub)."""
+    out = {}
+    for cell in json.loads(release).get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader") or {}
+        if meta.get("solution") and meta.get("grade") and isinstance(meta.get("grade_id"), str):
+            source = cell.get("source", "")
+            out[meta["grade_id"]] = "".join(source) if isinstance(source, list) else source
+    return out
 
 
 def imports_of(spec: NotebookSpec) -> dict[str, set[str]]:
@@ -69,13 +91,24 @@ def assignment_deadline(specs: list[NotebookSpec]) -> Deadline | None:
     return next(iter(declared.values())).deadline if declared else None
 
 
-def autograder_bundles(specs: list[NotebookSpec]) -> dict[str, bytes]:
-    """``autograder/<assignment>/...`` of each assignment."""
+def autograder_bundles(specs: list[NotebookSpec], releases: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+    """``autograder/<assignment>/...`` of each assignment; ``releases`` are the release notebooks
+    by path (``release/<assignment>/<notebook>.ipynb``), for the text of unanswered manual answers."""
+    releases = releases or {}
     out: dict[str, bytes] = {}
     for assignment in sorted({s.assignment for s in specs}):
-        ours = [s for s in specs if s.assignment == assignment]
-        bundle = Bundle(assignment, tuple(notebook_entry(s) for s in ours), deadline=assignment_deadline(ours))
+        own = [s for s in specs if s.assignment == assignment]
+        entries = tuple(notebook_entry(s, _released(releases, s)) for s in own)
+        bundle = Bundle(assignment, entries, deadline=assignment_deadline(own))
         for rel, text in bundle_files(bundle).items():
             out[f"autograder/{assignment}/{rel}"] = text.encode()
+        for spec in own:
+            for name, data in beside_files(spec).items():
+                out[f"autograder/{assignment}/{FILES_DIR}/{name}"] = data
     return out
+
+
+def _released(releases: Mapping[str, bytes], spec: NotebookSpec) -> dict[str, str]:
+    release = releases.get(f"release/{spec.assignment}/{spec.name}.ipynb")
+    return released_answers(release) if release is not None and spec.manual else {}
 

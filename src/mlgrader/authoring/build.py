@@ -43,12 +43,17 @@ def _sources(ctx: BuildContext) -> dict[str, bytes]:
 
 
 def _releases(ctx: BuildContext) -> dict[str, bytes]:
-    sources = {rel: data for rel, data in ctx.done.items() if rel.startswith("source/")}
-    return release_notebooks(sources, ctx.root / CACHE_DIR / "release")
+    sources = {rel: data for rel, data in ctx.done.items() if rel.startswith("source/") and rel.endswith(".ipynb")}
+    out = release_notebooks(sources, ctx.root / CACHE_DIR / "release")
+    # The files beside the notebooks (images, data): students get them as they are, as
+    # nbgrader's generate_assignment copies them.
+    out.update({"release/" + rel[len("source/"):]: data for rel, data in ctx.done.items()
+                if rel.startswith("source/") and not rel.endswith(".ipynb")})
+    return out
 
 
 def _bundles(ctx: BuildContext) -> dict[str, bytes]:
-    return autograder_bundles(list(ctx.specs))
+    return autograder_bundles(list(ctx.specs), {rel: data for rel, data in ctx.done.items() if rel.startswith("release/")})
 
 
 def _targets(ctx: BuildContext) -> dict[str, bytes]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import nbformat
 
 from ..bundle import INSTALL_CELL_ID, INSTALL_KIND
-from .solution import CellSpec, NotebookSpec
-from .targets.wheel import install_cell_source
+from .solution import CellSpec, NotebookSpec, files_folder
+from .install_cell import install_cell_source
 
 
 def install_cell() -> CellSpec:
@@ -29,26 +29,40 @@ def source_notebook(spec: NotebookSpec) -> nbformat.NotebookNode:
         "language_info": {"name": "python"},
         "mlgrader": {"assignment": spec.assignment, "notebook": spec.name},
     }
+    if spec.stubs:  # the release step hands them to nbgrader (absent: nbgrader's defaults)
+        metadata["mlgrader"]["stubs"] = dict(sorted(spec.stubs.items()))
     return nbformat.v4.new_notebook(cells=cells, metadata=metadata)
 
 
 def _source_cell(cell) -> nbformat.NotebookNode:
-    nbgrader = {
-        "grade": cell.kind == "test",
-        "grade_id": cell.grade_id,
-        "locked": cell.kind in ("markdown", INSTALL_KIND, "setup", "test"),
-        "schema_version": 3,
-        "solution": cell.kind == "exercise",
-        "task": False,
-    }
-    if cell.kind == "test":
-        nbgrader["points"] = _number(cell.points)
-    if cell.kind == "markdown":
-        node = nbformat.v4.new_markdown_cell(cell.source, metadata={"nbgrader": nbgrader})
+    metadata = {"nbgrader": _nbgrader_metadata(cell)} if _has_nbgrader_metadata(cell) else {}
+    if cell.cell_type == "markdown":
+        node = nbformat.v4.new_markdown_cell(cell.source, metadata=metadata)
     else:
-        node = nbformat.v4.new_code_cell(cell.source, metadata={"nbgrader": nbgrader})
+        node = nbformat.v4.new_code_cell(cell.source, metadata=metadata)
     node.id = cell.grade_id  # deterministic ids: a rebuild changes no byte
     return node
+
+
+def _has_nbgrader_metadata(cell) -> bool:
+    # A cell students may edit carries no nbgrader metadata (as in nbgrader itself), unless it
+    # had a grade id of its own that submissions still name.
+    return cell.kind != "editable" or cell.explicit_id
+
+
+def _nbgrader_metadata(cell) -> dict:
+    """nbgrader's cell metadata: what generate_assignment, autograde and formgrader read."""
+    nbgrader = {
+        "grade": cell.kind in ("test", "manual"),
+        "grade_id": cell.grade_id,
+        "locked": cell.kind in ("markdown", INSTALL_KIND, "setup", "test", "task"),
+        "schema_version": 3,
+        "solution": cell.kind in ("exercise", "manual"),
+        "task": cell.kind == "task",
+    }
+    if cell.is_graded:
+        nbgrader["points"] = _number(cell.points)
+    return nbgrader
 
 
 def _number(x: float) -> int | float:
@@ -60,6 +74,14 @@ def notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
 
 
 def source_notebooks(specs: list[NotebookSpec]) -> dict[str, bytes]:
-    """``source/<assignment>/<notebook>.ipynb`` of each solution."""
-    return {f"source/{s.assignment}/{s.name}.ipynb": notebook_bytes(source_notebook(s)) for s in specs}
+    """``source/<assignment>/<notebook>.ipynb`` of each solution, and the files beside it."""
+    out = {f"source/{s.assignment}/{s.name}.ipynb": notebook_bytes(source_notebook(s)) for s in specs}
+    out.update({f"source/{s.assignment}/{name}": data for s in specs for name, data in beside_files(s).items()})
+    return out
+
+
+def beside_files(spec: NotebookSpec) -> dict[str, bytes]:
+    """The header's ``files`` (images, data) by path relative to the notebook: they sit beside it
+    in source/ and release/, and the bundle holds a copy that grading puts beside it too."""
+    return {name: (files_folder(spec.path) / name).read_bytes() for name in spec.files}
 

@@ -10,6 +10,7 @@ exactly what nbgrader would write again.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -78,6 +79,7 @@ def _run_generate_assignment(assignment: str, sources: dict[str, bytes]) -> dict
             "c = get_config()\n"
             f"c.CourseDirectory.root = {str(course)!r}\n"
             f"c.CourseDirectory.db_url = 'sqlite:///{course}/gradebook.db'\n"
+            + stub_config(assignment, sources)
         )
         _run_nbgrader(["generate_assignment", assignment, "--force"], course)
         for rel in sources:
@@ -87,6 +89,24 @@ def _run_generate_assignment(assignment: str, sources: dict[str, bytes]) -> dict
                 raise BuildError(f"nbgrader generate_assignment did not produce {release_rel}")
             out[release_rel] = _normalised_release(produced.read_bytes())
     return out
+
+
+def stub_config(assignment: str, sources: dict[str, bytes]) -> str:
+    """nbgrader config lines for the stubs the notebooks' headers ask for (``mlgrader.stubs``).
+
+    nbgrader's stubs are set per course, so every notebook of an assignment must agree.
+    """
+    wanted = {json.dumps(nbformat.reads(data.decode(), as_version=4).metadata.get("mlgrader", {}).get("stubs", {}),
+                         sort_keys=True) for data in sources.values()}
+    if len(wanted) > 1:
+        raise BuildError(f"the notebooks of {assignment} ask for different stubs; nbgrader uses one per assignment")
+    stubs = json.loads(wanted.pop()) if wanted else {}
+    lines = ""
+    if "code" in stubs:
+        lines += f"c.ClearSolutions.code_stub = {{'python': {stubs['code']!r}}}\n"
+    if "text" in stubs:
+        lines += f"c.ClearSolutions.text_stub = {stubs['text']!r}\n"
+    return lines
 
 
 def _normalised_release(data: bytes) -> bytes:

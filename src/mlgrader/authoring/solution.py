@@ -23,17 +23,27 @@ from .errors import AuthoringError
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
 
+# nbgrader's own region markers: the release step (nbgrader) removes a rubric from task cells.
+MARK_SCHEME_BEGIN = "### BEGIN MARK SCHEME"
+MARK_SCHEME_END = "### END MARK SCHEME"
+
 _GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 # Cell options that are ours; jupytext keeps any other metadata and so do we.
-_OUR_OPTIONS = {"grade_id", "points", "timeout"}
+_OUR_OPTIONS = {"grade_id", "points", "timeout", "manual", "task", "locked", "helper", "rubric", "match"}
+# Kinds whose points a person gives (the autograder reports them as pending).
+MANUAL_KINDS = ("manual", "task")
 
 
 @dataclass(frozen=True)
 class CellSpec:
     """One cell of a solution source, classified.
 
-    kind is one of ``markdown``, ``setup`` (code students may read but not change),
-    ``exercise`` (holds a solution region) or ``test`` (graded, worth ``points``).
+    kind is one of ``markdown`` (read-only text), ``setup`` (code students may read but not
+    change; ``helper``: its definitions also serve the tests, in the grader), ``editable``
+    (a cell students may change, graded by nothing: code runs as they left it),
+    ``exercise`` (holds a solution region), ``test`` (graded, worth ``points``),
+    ``manual`` (an answer, code or markdown, that staff grade) or ``task`` (a markdown
+    task, graded by staff over the whole notebook).
     """
 
     kind: str
@@ -41,10 +51,21 @@ class CellSpec:
     source: str
     points: float = 0.0
     timeout: float | None = None
+    cell_type: str = "code"  # code | markdown
+    helper: bool = False
+    rubric: str | None = None  # manual and task cells: for staff only, never in the release
+    explicit_id: bool = True  # False: the id was made up here (md-3, setup-2, free-1)
+    # tests: the cell that stands for this test in notebooks another tool wrote (no grade ids),
+    # e.g. otter's grader.check("q1"): the test runs there
+    match: str | None = None
 
     @property
     def is_code(self) -> bool:
-        return self.kind != "markdown"
+        return self.cell_type == "code"
+
+    @property
+    def is_graded(self) -> bool:
+        return self.kind == "test" or self.kind in MANUAL_KINDS
 
 
 @dataclass(frozen=True)
@@ -62,14 +83,21 @@ class NotebookSpec:
     artifacts: tuple[str, ...] = ()  # files next to a submission copied in (saved weights)
     data: tuple[str, ...] = ()  # data sets the header declares (the build adds those the code loads)
     deadline: Deadline | None = None  # due, timezone, late in the header (the whole assignment's)
+    files: tuple[str, ...] = ()  # files in files/ beside the solution source that travel with the notebook
+    stubs: dict = field(default_factory=dict)  # what replaces solutions in the release: {"code": ..., "text": ...}
 
     @property
     def tests(self) -> tuple[CellSpec, ...]:
         return tuple(c for c in self.cells if c.kind == "test")
 
     @property
+    def manual(self) -> tuple[CellSpec, ...]:
+        """Cells whose points staff give (manual answers and tasks)."""
+        return tuple(c for c in self.cells if c.kind in MANUAL_KINDS)
+
+    @property
     def total_points(self) -> float:
-        return sum(c.points for c in self.tests)
+        return sum(c.points for c in self.cells if c.is_graded)
 
     def cell(self, grade_id: str) -> CellSpec:
         for c in self.cells:
@@ -106,7 +134,45 @@ def read_solution(path: Path) -> NotebookSpec:
         artifacts=tuple(str(a) for a in options.get("artifacts", ())),
         data=_declared_data(path, options.get("data", ())),
         deadline=_declared_deadline(path, options),
+        files=declared_files(path, options.get("files", ())),
+        stubs=_declared_stubs(path, options.get("stubs")),
     )
+
+
+def _declared_stubs(path: Path, value) -> dict:
+    """The header's ``stubs``: the text nbgrader puts in place of code and written solutions."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or set(value) - {"code", "text"} or not all(isinstance(v, str) for v in value.values()):
+        raise AuthoringError(f"{path}: stubs: takes code: and text: strings (what replaces a solution region)")
+    return dict(value)
+
+
+# Files that travel with a notebook live in solutions/<assignment>/files/ (so that a helper
+# module there is never taken for a solution source) and sit beside the notebook everywhere else.
+FILES_FOLDER = "files"
+
+
+def files_folder(solution: Path) -> Path:
+    return Path(solution).parent / FILES_FOLDER
+
+
+def declared_files(path: Path, value) -> tuple[str, ...]:
+    """The header's ``files``: paths relative to ``files/`` beside the solution, each an existing file."""
+    names = [value] if isinstance(value, str) else list(value or ())
+    out = []
+    for name in names:
+        relative = Path(str(name))
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise AuthoringError(f"{path}: files: {name!r} must be a path inside {files_folder(path)}")
+        if relative.suffix == ".ipynb":
+            raise AuthoringError(f"{path}: files: {name!r} is a notebook; each notebook has a solution source")
+        if not (files_folder(path) / relative).is_file():
+            raise AuthoringError(f"{path}: files: {name!r} does not exist in {files_folder(path)}")
+        out.append(relative.as_posix())
+    if len(set(out)) != len(out):
+        raise AuthoringError(f"{path}: files: a file is listed twice")
+    return tuple(sorted(out))
 
 
 def _declared_deadline(path: Path, options: dict) -> Deadline | None:
@@ -128,8 +194,12 @@ def _declared_data(path: Path, value) -> tuple[str, ...]:
 _DEFAULT_KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
+# Cells that may go without a grade_id get one made up, numbered per kind.
+_AUTO_ID_PREFIX = {"markdown": "md", "setup": "setup", "editable": "free"}
+
+
 def _classify_cells(path: Path, cells) -> list[CellSpec]:
-    counters = {"markdown": 0, "setup": 0}
+    counters = dict.fromkeys(_AUTO_ID_PREFIX, 0)
     out = []
     for number, cell in enumerate(cells, start=1):
         where = f"{path}: cell {number}"
@@ -137,45 +207,99 @@ def _classify_cells(path: Path, cells) -> list[CellSpec]:
         unknown = set(meta) - _OUR_OPTIONS - {"tags", "lines_to_next_cell", "title"}
         if unknown:
             raise AuthoringError(f"{where}: unknown cell option(s) {sorted(unknown)}")
-        source = cell.source
-        if cell.cell_type == "markdown":
-            counters["markdown"] += 1
-            out.append(CellSpec("markdown", f"md-{counters['markdown']}", source))
-            continue
-        if cell.cell_type != "code":
+        if cell.cell_type not in ("markdown", "code"):
             raise AuthoringError(f"{where}: only markdown and code cells are supported")
-        has_solution = SOLUTION_BEGIN in source
-        has_hidden = HIDDEN_BEGIN in source
-        _check_regions(where, source)
-        timeout = float(meta["timeout"]) if "timeout" in meta else None
-        if "points" in meta:
-            kind = "test"
-            if has_solution:
-                raise AuthoringError(f"{where}: a test cell cannot hold a solution region")
-        elif has_solution:
-            kind = "exercise"
-        else:
-            kind = "setup"
-            if has_hidden:
-                raise AuthoringError(f"{where}: hidden tests need points=N on the cell")
-        grade_id = meta.get("grade_id")
-        if kind == "setup" and grade_id is None:
-            counters["setup"] += 1
-            grade_id = f"setup-{counters['setup']}"
-        if grade_id is None:
-            raise AuthoringError(f'{where}: {kind} cells need grade_id="..."')
-        if not _GRADE_ID.match(str(grade_id)):
-            raise AuthoringError(f"{where}: grade_id {grade_id!r} may hold only letters, digits, - and _")
-        if grade_id == INSTALL_CELL_ID:
-            raise AuthoringError(f"{where}: grade_id {INSTALL_CELL_ID!r} is the build's own first cell; choose another")
-        points = float(meta.get("points", 0))
-        if kind == "test" and points <= 0:
-            raise AuthoringError(f"{where}: points must be positive")
-        if kind == "test" and _ends_with_value(source):
-            raise AuthoringError(f"{where}: a test cell must not end with a bare value: nbgrader "
-                                 "would read it as partial credit (assign it, or end with a check)")
-        out.append(CellSpec(kind, str(grade_id), source, points, timeout))
+        _check_regions(where, cell.source)
+        kind = _markdown_kind(where, cell.source, meta) if cell.cell_type == "markdown" \
+            else _code_kind(where, cell.source, meta)
+        out.append(_cell_spec(where, kind, cell, meta, counters))
     return out
+
+
+def _flag(where: str, meta: dict, name: str) -> bool:
+    value = meta.get(name, None)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise AuthoringError(f"{where}: {name}= takes true or false, not {value!r}")
+    return value
+
+
+def _markdown_kind(where: str, source: str, meta: dict) -> str:
+    manual, task, locked = _flag(where, meta, "manual"), _flag(where, meta, "task"), meta.get("locked", True)
+    if HIDDEN_BEGIN in source:
+        raise AuthoringError(f"{where}: hidden tests belong in code cells")
+    if manual and task:
+        raise AuthoringError(f"{where}: a cell is either manual=true (an answer) or task=true, not both")
+    if "points" in meta and not (manual or task):
+        raise AuthoringError(f"{where}: a markdown cell with points is manual=true (an answer students "
+                             "write) or task=true (a task staff grade)")
+    if MARK_SCHEME_BEGIN in source and not task:
+        raise AuthoringError(f"{where}: a mark scheme region belongs in a task=true cell (use rubric= elsewhere)")
+    if SOLUTION_BEGIN in source and not manual:
+        raise AuthoringError(f"{where}: a solution region in markdown needs manual=true and points=N")
+    if manual:
+        return "manual"
+    if task:
+        return "task"
+    return "markdown" if locked is not False else "editable"
+
+
+def _code_kind(where: str, source: str, meta: dict) -> str:
+    has_solution, has_hidden = SOLUTION_BEGIN in source, HIDDEN_BEGIN in source
+    if _flag(where, meta, "task"):
+        raise AuthoringError(f"{where}: task=true is for markdown cells (instructions staff grade)")
+    if MARK_SCHEME_BEGIN in source:
+        raise AuthoringError(f"{where}: a mark scheme region belongs in a markdown task=true cell")
+    if _flag(where, meta, "manual"):
+        if has_hidden:
+            raise AuthoringError(f"{where}: a manually graded answer cannot hold hidden tests")
+        return "manual"
+    if "points" in meta:
+        if has_solution:
+            raise AuthoringError(f"{where}: a test cell cannot hold a solution region")
+        return "test"
+    if has_solution:
+        return "exercise"
+    if has_hidden:
+        raise AuthoringError(f"{where}: hidden tests need points=N on the cell")
+    if meta.get("locked", True) is False:
+        return "editable"
+    return "setup"
+
+
+def _cell_spec(where: str, kind: str, cell, meta: dict, counters: dict) -> CellSpec:
+    source = cell.source
+    if _flag(where, meta, "helper") and kind != "setup":
+        raise AuthoringError(f"{where}: helper=true is for read-only code cells (no solution, no points)")
+    if "locked" in meta and (meta["locked"] is not False or kind not in ("markdown", "editable")):
+        raise AuthoringError(f"{where}: locked=false is for cells that are neither exercises nor tests")
+    rubric = meta.get("rubric")
+    if rubric is not None and (kind not in MANUAL_KINDS or not isinstance(rubric, str)):
+        raise AuthoringError(f"{where}: rubric=\"...\" is text, for manual=true and task=true cells")
+    match = meta.get("match")
+    if match is not None and (kind != "test" or not isinstance(match, str) or not match.strip()):
+        raise AuthoringError(f"{where}: match=\"...\" is the source of a cell (e.g. grader.check(\"q1\")), for tests")
+    grade_id = meta.get("grade_id")
+    explicit = grade_id is not None
+    if grade_id is None and kind in counters:
+        counters[kind] += 1
+        grade_id = f"{_AUTO_ID_PREFIX[kind]}-{counters[kind]}"
+    if grade_id is None:
+        raise AuthoringError(f'{where}: {kind} cells need grade_id="..."')
+    if not _GRADE_ID.match(str(grade_id)):
+        raise AuthoringError(f"{where}: grade_id {grade_id!r} may hold only letters, digits, - and _")
+    if grade_id == INSTALL_CELL_ID:
+        raise AuthoringError(f"{where}: grade_id {INSTALL_CELL_ID!r} is the build's own first cell; choose another")
+    points = float(meta.get("points", 0))
+    if kind in ("test", *MANUAL_KINDS) and points <= 0:
+        raise AuthoringError(f"{where}: points must be positive")
+    if kind == "test" and _ends_with_value(source):
+        raise AuthoringError(f"{where}: a test cell must not end with a bare value: nbgrader "
+                             "would read it as partial credit (assign it, or end with a check)")
+    timeout = float(meta["timeout"]) if "timeout" in meta else None
+    return CellSpec(kind, str(grade_id), source, points, timeout, cell.cell_type,
+                    helper=_flag(where, meta, "helper"), rubric=rubric, explicit_id=explicit, match=match)
 
 
 def _ends_with_value(source: str) -> bool:
@@ -188,7 +312,8 @@ def _ends_with_value(source: str) -> bool:
 
 
 def _check_regions(where: str, source: str) -> None:
-    for begin, end in ((SOLUTION_BEGIN, SOLUTION_END), (HIDDEN_BEGIN, HIDDEN_END)):
+    for begin, end in ((SOLUTION_BEGIN, SOLUTION_END), (HIDDEN_BEGIN, HIDDEN_END),
+                       (MARK_SCHEME_BEGIN, MARK_SCHEME_END)):
         opened = source.count(begin)
         closed = source.count(end)
         if opened != closed:

@@ -356,6 +356,6 @@ def _manual_scores(db_url: str) -> dict[tuple[str, str, str, str], float]:
         # nbgrader would make a new, empty gradebook there, and every manual score would be lost silently
         raise BatchUsageError(f"--gradebook {db_url}: no such gradebook file")
     try:
-        return manual_scores(db_url)
+        return {key: given.score for key, given in manual_scores(db_url).items()}
     except Exception as exc:  # nbgrader missing, SQLAlchemy's many errors: one line that says which
         raise BatchUsageError(f"--gradebook {db_url}: cannot be read ({type(exc).__name__}: {exc})") from None

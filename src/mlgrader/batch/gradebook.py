@@ -21,6 +21,13 @@ notebook's ``late_submission_penalty``; roster students get their names, email a
 id (``lms_user_id``), and those who submitted nothing are added too, as nbgrader lists
 them. So formgrader and ``nbgrader export`` show the numbers grades.csv shows (nbgrader
 keeps times as UTC without a zone, as here).
+
+Answers that staff grade (manually graded answers and tasks, status ``pending``) are
+written as nbgrader's autograde writes them: no automatic score, flagged as needing a
+manual grade, so that formgrader lists them for a TA. With the bundle's layout of a
+notebook (``layouts``), the gradebook also gets the solution and task cells formgrader
+needs to show the notebook, with the cell types right. :func:`manual_scores` reads the
+scores the TAs gave back, for grades.csv, the reports and the LMS exports.
 """
 
 from __future__ import annotations
@@ -32,9 +39,10 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from ..results import GradeResult
+from ..bundle import NotebookEntry
 from .roster import Student
 
 
@@ -58,6 +66,8 @@ class GradebookWrite:
     grades: int = 0  # Grade rows given an auto_score
     skipped: list[str] = field(default_factory=list)  # results that name no assignment or notebook
     created_cells: list[str] = field(default_factory=list)  # assignment/notebook/grade_id added
+    formgrader_copies: list[str] = field(default_factory=list)  # notebooks put where formgrader reads them
+    manual_rows: int = 0  # rows that got points graders gave (read back after recording)
 
 
 def _api():
@@ -92,20 +102,26 @@ def _alembic_on_path() -> Iterator[None]:
             os.environ["PATH"] = saved
 
 
+Layouts = Mapping[tuple[str, str], NotebookEntry]  # (assignment, notebook) -> the bundle's entry
+
+
 def record_grades(results: Sequence[GradeResult], db_url: str, student_ids: Sequence[str],
-                  course_id: str = "default_course") -> GradebookWrite:
+                  course_id: str = "default_course", layouts: Layouts | None = None) -> GradebookWrite:
     """Store each result as ``student_ids[i]``'s autograded scores in the gradebook at ``db_url``.
 
     ``db_url`` is a SQLAlchemy URL such as ``sqlite:///gradebook.db`` (what nbgrader's
-    ``CourseDirectory.db_url`` holds).
+    ``CourseDirectory.db_url`` holds). ``layouts`` tells the kind of each graded cell (a test,
+    an answer staff grade, a task) and which cells are solutions; without it every result's
+    test is taken for a code grade cell.
     """
     if len(results) != len(student_ids):
         raise ValueError(f"{len(results)} results but {len(student_ids)} student ids")
-    return record_entries([GradebookEntry(r, s) for r, s in zip(results, student_ids)], db_url, course_id=course_id)
+    return record_entries([GradebookEntry(r, s) for r, s in zip(results, student_ids)], db_url,
+                          course_id=course_id, layouts=layouts)
 
 
 def record_entries(entries: Sequence[GradebookEntry], db_url: str, students: Iterable[Student] = (),
-                   course_id: str = "default_course") -> GradebookWrite:
+                   course_id: str = "default_course", layouts: Layouts | None = None) -> GradebookWrite:
     """Store each entry's scores, submission time, due date and penalty; add ``students`` (the roster)."""
     api = _api()
     report = GradebookWrite()
@@ -117,12 +133,13 @@ def record_entries(entries: Sequence[GradebookEntry], db_url: str, students: Ite
             if not result.assignment or not result.notebook:
                 report.skipped.append(f"{student}: no assignment/notebook ({result.submission or 'unknown file'})")
                 continue
-            report.created_cells.extend(_ensure_structure(api, gb, result))
+            layout = (layouts or {}).get((result.assignment, result.notebook))
+            report.created_cells.extend(_ensure_structure(api, gb, result, layout))
             _set_due_date(gb, result.assignment, entry.due)
             _update_student(gb, student, entry.person)
-            grades = _grade_rows(api, gb, result, student)
+            grades = _grade_rows(api, gb, result, student, layout)
             for test in result.tests:
-                _set_auto_score(grades[test.name], test.score)
+                _set_auto_score(grades[test.name], None if test.status == "pending" else test.score)
             _set_lateness(gb, entry)
             gb.db.commit()
             report.recorded += 1
@@ -130,14 +147,22 @@ def record_entries(entries: Sequence[GradebookEntry], db_url: str, students: Ite
     return report
 
 
-def manual_scores(db_url: str, course_id: str = "default_course") -> dict[tuple[str, str, str, str], float]:
-    """Points graders entered in formgrader: (student, assignment, notebook, grade cell) -> manual score
-    plus extra credit. ``mlgrader export --gradebook`` counts these instead of the autograder's."""
+@dataclass(frozen=True)
+class ManualScore:
+    """A score a grader gave in the gradebook (formgrader) to one cell of one submission."""
+
+    score: float
+    max_score: float
+
+
+def manual_scores(db_url: str, course_id: str = "default_course") -> dict[tuple[str, str, str, str], ManualScore]:
+    """Points graders entered in formgrader: (student, assignment, notebook, grade cell) -> the manual
+    score plus extra credit (as nbgrader counts it). Cells nobody graded yet are left out."""
     api = _api()
     with _alembic_on_path(), api.Gradebook(db_url, course_id=course_id) as gb:
         grades = gb.db.query(api.Grade).filter(api.Grade.manual_score.isnot(None)).all()
-        return {(g.student.id, g.assignment.name, g.notebook.name, g.name): float(g.manual_score) + float(g.extra_credit or 0)
-                for g in grades}
+        return {(g.student.id, g.assignment.name, g.notebook.name, g.name):
+                ManualScore(float(g.manual_score) + float(g.extra_credit or 0), float(g.max_score)) for g in grades}
 
 
 def _utc_naive(moment: dt.datetime | None) -> dt.datetime | None:
@@ -169,8 +194,8 @@ def _set_lateness(gb, entry: GradebookEntry) -> None:
     notebook.late_submission_penalty = float(entry.penalty)
 
 
-def _ensure_structure(api, gb, result: GradeResult) -> list[str]:
-    """Create the assignment, notebook and grade cells the result needs; name what was made."""
+def _ensure_structure(api, gb, result: GradeResult, entry: NotebookEntry | None) -> list[str]:
+    """Create the assignment, notebook and cells the result needs; name what was made."""
     made = []
     try:
         gb.find_assignment(result.assignment)
@@ -181,26 +206,52 @@ def _ensure_structure(api, gb, result: GradeResult) -> list[str]:
     except api.MissingEntry:
         gb.add_notebook(result.notebook, result.assignment)
     for test in result.tests:
-        try:
-            cell = gb.find_grade_cell(test.name, result.notebook, result.assignment)
-        except api.MissingEntry:
-            gb.add_grade_cell(test.name, result.notebook, result.assignment,
-                              max_score=test.max_score, cell_type="code")
+        cell = _find_graded_cell(api, gb, result, test.name)
+        if cell is None:
+            _add_graded_cell(gb, result, test.name, test.max_score, entry)
             made.append(f"{result.assignment}/{result.notebook}/{test.name}")
             continue
         if cell.max_score != test.max_score:
             # The bundle is what grades; a gradebook made from an older source follows it.
             cell.max_score = test.max_score
             gb.db.commit()
+    for name in _solution_cells(entry):
+        try:
+            gb.find_solution_cell(name, result.notebook, result.assignment)
+        except api.MissingEntry:
+            gb.add_solution_cell(name, result.notebook, result.assignment)
     return made
 
 
-def _grade_rows(api, gb, result: GradeResult, student: str) -> dict:
+def _solution_cells(entry: NotebookEntry | None) -> list[str]:
+    """The cells students answer in (formgrader keeps a comment for each)."""
+    return [c.grade_id for c in entry.cells if c.kind in ("exercise", "manual")] if entry else []
+
+
+def _find_graded_cell(api, gb, result: GradeResult, name: str):
+    for find in (gb.find_grade_cell, gb.find_task_cell):
+        try:
+            return find(name, result.notebook, result.assignment)
+        except api.MissingEntry:
+            continue
+    return None
+
+
+def _add_graded_cell(gb, result: GradeResult, name: str, max_score: float, entry: NotebookEntry | None) -> None:
+    spec = entry.cell(name) if entry else None
+    if spec is not None and spec.kind == "task":
+        gb.add_task_cell(name, result.notebook, result.assignment, max_score=max_score, cell_type="markdown")
+        return
+    cell_type = spec.cell_type if spec is not None and spec.kind == "manual" and spec.cell_type else "code"
+    gb.add_grade_cell(name, result.notebook, result.assignment, max_score=max_score, cell_type=cell_type)
+
+
+def _grade_rows(api, gb, result: GradeResult, student: str, entry: NotebookEntry | None = None) -> dict:
     """Grade cell name -> the student's Grade row, creating the submission and rows as needed.
 
     ``add_submission`` copies the assignment's structure at the time it is called; a
     submission made before a notebook or grade cell existed lacks their rows, so those
-    are added here.
+    are added here (and the comment rows formgrader shows next to each answer).
     """
     # nbgrader builds the new submission's rows while loading the assignment's notebooks;
     # autoflush would try to flush the half-built submission first (SQLAlchemy warns).
@@ -218,18 +269,56 @@ def _grade_rows(api, gb, result: GradeResult, student: str) -> dict:
         try:
             rows[test.name] = gb.find_grade(test.name, result.notebook, result.assignment, student)
         except api.MissingEntry:
-            cell = gb.find_grade_cell(test.name, result.notebook, result.assignment)
+            cell = _find_graded_cell(api, gb, result, test.name)
             grade = api.Grade(cell_id=cell.id, notebook=submitted)
             gb.db.add(grade)
             gb.db.commit()
             rows[test.name] = grade
+    commented = _solution_cells(entry) + [t.name for t in result.tests if entry and entry.cell(t.name)
+                                          and entry.cell(t.name).kind == "task"]
+    for name in commented:
+        try:
+            gb.find_comment(name, result.notebook, result.assignment, student)
+        except api.MissingEntry:
+            cell = _find_comment_cell(api, gb, result, name)
+            gb.db.add(api.Comment(cell_id=cell.id, notebook=submitted))
+            gb.db.commit()
     return rows
 
 
-def _set_auto_score(grade, score: float) -> None:
-    # nbgrader's own rule (SaveAutoGrades): a grade with a manual score needs review again.
-    grade.auto_score = float(score)
-    grade.needs_manual_grade = grade.manual_score is not None
+def _find_comment_cell(api, gb, result: GradeResult, name: str):
+    try:
+        return gb.find_solution_cell(name, result.notebook, result.assignment)
+    except api.MissingEntry:
+        return gb.find_task_cell(name, result.notebook, result.assignment)
 
 
-__all__ = ["GradebookEntry", "GradebookWrite", "manual_scores", "record_entries", "record_grades"]
+def _set_auto_score(grade, score: float | None) -> None:
+    # nbgrader's own rule (SaveAutoGrades): a grade with a manual score needs review again, and
+    # one without an automatic score (an answer staff grade) needs a manual grade.
+    grade.auto_score = None if score is None else float(score)
+    grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+
+
+def copy_for_formgrader(submission: Path, assignment: str) -> Path | None:
+    """Put a submission of an nbgrader course (``<course>/submitted/<student>/<assignment>/<nb>.ipynb``)
+    where formgrader shows it to a TA: ``<course>/autograded/<student>/<assignment>/``, as
+    ``nbgrader autograde`` would, with the files beside it. Elsewhere (no such layout) nothing is
+    copied and None is returned.
+    """
+    path = Path(os.path.abspath(submission))
+    parts = path.parts
+    if len(parts) < 5 or parts[-4] != "submitted" or parts[-2] != assignment:
+        return None
+    source_dir = path.parent
+    target_dir = Path(*parts[:-4]) / "autograded" / parts[-3] / assignment
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for item in source_dir.iterdir():
+        # beside files too (images the notebook shows); never a link a student planted
+        if item.is_file() and not item.is_symlink() and not item.name.startswith("."):
+            shutil.copyfile(item, target_dir / item.name)
+    return target_dir / path.name
+
+
+__all__ = ["GradebookEntry", "GradebookWrite", "ManualScore", "copy_for_formgrader", "manual_scores",
+           "record_entries", "record_grades"]

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ..bundle import Bundle
+from ..bundle import Bundle, NotebookEntry
+from ..results import apply_staff_scores
 from ..report import (ChangeLine, ClassNotes, LateLine, MissingLine, ReportRow, TamperLine, UnmatchedLine,
                       write_class_report, write_feedback)
 from .history import Change
 from .roster import Roster
-from .rows import CSV_COLUMNS, BatchRow
+from .rows import CSV_COLUMNS, BatchRow, reason_for
 
 INDEX_NAME = "batch.json"
 INDEX_FORMAT = 1
@@ -37,6 +38,8 @@ class BatchReport:
     rows: list[BatchRow]
     notes: ClassNotes = field(default_factory=ClassNotes)
     roster: Roster | None = None
+    gradebook: object | None = None  # what recording in nbgrader's gradebook did (gradebook.GradebookWrite)
+    gradebook_error: str = ""  # why it could not be done
 
     def __iter__(self):
         return iter(self.rows)
@@ -113,13 +116,26 @@ def _change_line(change: Change) -> ChangeLine:
                       after.max_score, change.why, before.penalty, after.penalty)
 
 
-def write_report(rows: Sequence[BatchRow], out: Path, notes: ClassNotes | None = None) -> Path:
+def write_report(rows: Sequence[BatchRow], out: Path, notes: ClassNotes | None = None,
+                 bundles: dict[str, Bundle] | None = None) -> Path:
     report_rows = [ReportRow(r.submission.student, r.result, r.status, r.reason, f"feedback/{r.submission.key}.html",
                              r.penalty, r.late.lateness.note if r.late else "")
                    for r in rows]
     assignments = sorted({r.result.assignment for r in rows if r.result.assignment})
     title = "Class report" + (f": {', '.join(assignments)}" if assignments else "")
-    return write_class_report(report_rows, out / "report.html", title=title, notes=notes)
+    return write_class_report(report_rows, out / "report.html", title=title, notes=notes,
+                              rubrics=rubrics_of(bundles or {}))
+
+
+def rubrics_of(bundles: dict[str, Bundle]) -> dict[tuple[str, str, str], str]:
+    """(assignment, notebook, grade id) -> rubric of each answer staff grade (for the class report)."""
+    return {(name, nb.name, c.grade_id): c.rubric for name, b in bundles.items() for nb in b.notebooks
+            for c in nb.cells if c.rubric}
+
+
+def layouts_of(bundles: dict[str, Bundle]) -> dict[tuple[str, str], NotebookEntry]:
+    """(assignment, notebook) -> the bundle's entry: what kind each graded cell is, for the gradebook."""
+    return {(name, nb.name): nb for name, b in bundles.items() for nb in b.notebooks}
 
 
 def write_index(rows: Sequence[BatchRow], out: Path, bundles: dict[str, Bundle], roster: Roster | None) -> Path:
@@ -161,10 +177,16 @@ def read_row_records(out: Path, index: dict) -> list[dict]:
 # --- nbgrader's gradebook --------------------------------------------------------------------
 
 
-def record_in_gradebook(rows: Sequence[BatchRow], db_url: str, roster: Roster | None = None):
-    """Record the graded rows, with their lateness, in an nbgrader gradebook (and the roster's students).
-    Error rows are left out: a grader failure is not a score of 0 that formgrader should show."""
-    from .gradebook import GradebookEntry, record_entries
+def record_in_gradebook(rows: Sequence[BatchRow], db_url: str, roster: Roster | None = None,
+                        bundles: dict[str, Bundle] | None = None):
+    """Record the graded rows, with their lateness, in an nbgrader gradebook (and the roster's students),
+    then read back the points graders gave so far into the rows (``manual_points``, the score).
+
+    Error rows are left out: a grader failure is not a score of 0 that formgrader should show.
+    Answers staff grade go in as nbgrader's own autograde puts them (pending, for formgrader),
+    and a notebook of an nbgrader ``submitted/`` tree is copied where formgrader shows it.
+    """
+    from .gradebook import GradebookEntry, copy_for_formgrader, manual_scores, record_entries
 
     entries = []
     for row in rows:
@@ -176,7 +198,27 @@ def record_in_gradebook(rows: Sequence[BatchRow], db_url: str, roster: Roster | 
         entries.append(GradebookEntry(row.result, row.submission.student, row.submission.person,
                                       late.submitted.at if late and late.submitted else None, original, extension,
                                       row.penalty))
-    return record_entries(entries, db_url, roster.students if roster else ())
+    written = record_entries(entries, db_url, roster.students if roster else (), layouts=layouts_of(bundles or {}))
+    graded = [r for r in rows if r.status == "graded"]
+    for row in graded:
+        copied = copy_for_formgrader(row.submission.path, row.result.assignment)
+        if copied is not None:
+            written.formgrader_copies.append(str(copied))
+    written.manual_rows = _apply_manual_scores(graded, manual_scores(db_url))
+    return written
+
+
+def _apply_manual_scores(rows: Sequence[BatchRow], given: dict) -> int:
+    """Put the graders' points into the rows they belong to; how many rows got some."""
+    changed = 0
+    for row in rows:
+        own = {key[3]: value.score for key, value in given.items()
+               if key[:3] == (row.submission.student, row.result.assignment, row.result.notebook)}
+        if own:
+            row.manual_points = apply_staff_scores(row.result, own)
+            row.reason = reason_for(row.result)
+            changed += 1
+    return changed
 
 
 # --- what the command prints -----------------------------------------------------------------

@@ -20,7 +20,9 @@ tools read keep their names and places:
   was handed in and by which record, the student's due date (with any extension), how late,
   the points the late policy took, and the score after them;
 - ``tamper``: for a student repository made from the course's template, what the student
-  changed of the files they must not change (``; ``-separated; see :mod:`~mlgrader.batch.tamper`).
+  changed of the files they must not change (``; ``-separated; see :mod:`~mlgrader.batch.tamper`);
+- ``manual_points``: the part of ``score`` that graders gave in nbgrader's gradebook (read
+  back by ``grade-batch --gradebook``; empty until they do).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class BatchRow:
     bundle: str = ""  # hash of the bundle that graded it (bundle_hash), for the history
     sha256: str = ""  # of the notebook's bytes as graded
     tamper: tuple[str, ...] = ()  # what the student changed of their repository's template (batch.tamper)
+    manual_points: float | None = None  # points graders gave (read back from a gradebook), in score
 
     @property
     def penalty(self) -> float:
@@ -118,12 +121,17 @@ def _tamper_columns(row: BatchRow) -> dict:
     return {"tamper": "; ".join(row.tamper)}
 
 
+def _manual_columns(row: BatchRow) -> dict:
+    return {"manual_points": "" if row.manual_points is None else format_points(row.manual_points)}
+
+
 ColumnGroup = tuple[tuple[str, ...], Callable[[BatchRow], dict]]
 COLUMN_GROUPS: tuple[ColumnGroup, ...] = (
     (("student", "assignment", "notebook", "score", "max_score", "status", "reason", "path"), _grade_columns),
     (("name", "email", "login", "roster"), _person_columns),
     (("submitted_at", "time_source", "due", "late_seconds", "penalty", "final_score", "late_note"), _late_columns),
     (("tamper",), _tamper_columns),
+    (("manual_points",), _manual_columns),
 )
 CSV_COLUMNS = tuple(name for columns, _ in COLUMN_GROUPS for name in columns)
 
@@ -136,7 +144,8 @@ def _one_line(text: str) -> str:
 def reason_for(result: GradeResult) -> str:
     """Why a graded submission did not get full marks, in one line ("" when it did)."""
     parts = list(result.messages)
-    lost = [t for t in result.tests if t.status != "passed"]
+    # Answers staff grade later are not lost points: the messages already say they are pending.
+    lost = [t for t in result.tests if t.status not in ("passed", "pending")]
     if lost and not (result.messages and all(t.output == result.messages[0] for t in lost)):
         parts.append(f"{len(lost)} of {len(result.tests)} tests not passed: " + ", ".join(t.name for t in lost))
     return _one_line("; ".join(parts))

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..bundle import Bundle, list_bundles
+from ..bundle import Bundle, NotebookEntry, list_bundles
 from ..config import GradingConfig
 from ..results import GradeResult
 from ..sandbox.warm import WarmKernels
@@ -83,6 +83,7 @@ class BatchOptions:
     course_config: Path | None = None  # None: mlgrader.toml beside the autograder folder, if there is one
     classroom_grades: tuple[Path, ...] = ()  # CSVs of `gh classroom assignment-grades` (submission times)
     templates: Path | None = None  # the course's classroom/ folder (tamper flags); None: beside the autograder
+    gradebook: str | None = None  # an nbgrader gradebook URL: record the grades there, read graders' points back
     student: str | None = None  # --student: regrade this student only
 
     @property
@@ -302,20 +303,38 @@ def run_batch(options: BatchOptions, emit: Callable[[BatchRow], None] = lambda r
                 rows.append(batch.finish(row_from_outcome(sub, ProcessFailure(INTERRUPTED), bundles)))
         _write_summary_files(rows, batch, chosen)
         raise
-    return _write_summary_files(rows, batch, chosen)
+    report = _write_summary_files(rows, batch, chosen)
+    if options.gradebook:
+        _with_gradebook(report, batch, chosen)
+    return report
+
+
+def _with_gradebook(report: BatchReport, batch: _Batch, chosen: set[str]) -> None:
+    """Record the grades in nbgrader's gradebook and read back what graders gave; files again if any."""
+    options = batch.options
+    try:
+        report.gradebook = record_in_gradebook(report.rows, options.gradebook, batch.roster, batch.bundles)
+    except Exception as exc:  # grades.csv is written already; the command says why this step failed
+        report.gradebook_error = f"could not record grades in {options.gradebook}: {type(exc).__name__}: {exc}"
+        return
+    if report.gradebook.manual_rows:
+        for row in report.rows:
+            write_row_files(row, options.out)
+        refreshed = _write_summary_files(report.rows, batch, set(), history=False)
+        report.notes = refreshed.notes
 
 
 INTERRUPTED = "not graded: the batch was interrupted (run it again to grade what is missing)"
 
 
-def _write_summary_files(rows: list[BatchRow], batch: _Batch, chosen: set[str]) -> BatchReport:
+def _write_summary_files(rows: list[BatchRow], batch: _Batch, chosen: set[str], history: bool = True) -> BatchReport:
     options = batch.options
     rows.sort(key=lambda r: (r.submission.student, r.result.assignment, r.result.notebook, str(r.submission.path)))
     write_grades_csv(rows, options.out / "grades.csv")
-    changes = record_history(rows, options.out / HISTORY_NAME, chosen)
+    changes = record_history(rows, options.out / HISTORY_NAME, chosen) if history else []
     regraded = sorted({r.submission.student for r in rows if r.submission.key in chosen})
     notes = class_notes(rows, batch.roster, changes, regraded, [options.assignment] if options.assignment else [])
-    write_report(rows, options.out, notes)
+    write_report(rows, options.out, notes, batch.bundles)
     write_index(rows, options.out, batch.bundles, batch.roster)
     return BatchReport(rows, notes, batch.roster)
 

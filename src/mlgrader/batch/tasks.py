@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..bundle import BundleError, list_bundles
+from ..bundle import FILES_DIR, BundleError, list_bundles
 from ..config import GradingConfig
 from ..grading import grade_notebook
 from ..sandbox.limits import SandboxError
@@ -65,12 +65,17 @@ def _read(path: Path) -> bytes:
         return handle.read(MAX_SUBMISSION_BYTES + 1)  # one byte over: the grader says it is too large
 
 
+# The folders of a bundle that grading reads (besides the manifest): the tests, and the files
+# put beside a notebook.
+GRADING_DIRS = ("tests", FILES_DIR)
+
+
 def autograder_files(folder: Path) -> dict[str, bytes]:
-    """What grading reads of an autograder folder (every bundle's manifest and tests), by relative path."""
+    """What grading reads of an autograder folder (every bundle's manifest, tests and files), by relative path."""
     files = {}
     for name, bundle in list_bundles(folder).items():
         for path in sorted(Path(bundle.path).rglob("*")):
-            if path.is_file() and (path.name == "manifest.json" or "tests" in path.relative_to(bundle.path).parts):
+            if path.is_file() and (path.name == "manifest.json" or path.relative_to(bundle.path).parts[0] in GRADING_DIRS):
                 files[f"{name}/{path.relative_to(bundle.path).as_posix()}"] = path.read_bytes()
     return files
 

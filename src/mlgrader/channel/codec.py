@@ -50,6 +50,10 @@ def encode(value, export_object, _depth=0) -> dict:
         _check_length(value)
         kind = "list" if type(value) is list else "tuple"
         return {"t": kind, "v": [encode(v, export_object, _depth + 1) for v in value]}
+    if type(value) in (set, frozenset):
+        _check_length(value)
+        kind = "set" if type(value) is set else "frozenset"
+        return {"t": kind, "v": [encode(v, export_object, _depth + 1) for v in value]}
     if isinstance(value, dict) and type(value).__module__ in ("builtins", "collections"):
         _check_length(value)
         items = [[encode(k, export_object, _depth + 1), encode(v, export_object, _depth + 1)] for k, v in value.items()]
@@ -135,6 +139,9 @@ def decode(node, import_object, _depth=0):
         return items if kind == "list" else tuple(items)
     if kind == "dict":
         return {_hashable(decode(k, import_object, _depth + 1)): decode(v, import_object, _depth + 1) for k, v in node["v"][:MAX_ITEMS]}
+    if kind in ("set", "frozenset"):
+        items = {_hashable(decode(v, import_object, _depth + 1)) for v in node["v"][:MAX_ITEMS]}
+        return items if kind == "set" else frozenset(items)
     if kind == "ndarray":
         return _load_npy(node["npy"])
     if kind == "npscalar":
@@ -148,7 +155,7 @@ def _hashable(key):
     try:
         hash(key)
     except TypeError:
-        raise WireError(f"unhashable dict key of type {type(key).__name__}") from None
+        raise WireError(f"unhashable dict key or set item of type {type(key).__name__}") from None
     return key
 
 

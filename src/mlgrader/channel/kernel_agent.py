@@ -44,6 +44,12 @@ class Agent:
         if op == "export":
             pairs = [[{"t": "str", "v": str(name)}, self._export_name(str(name))] for name in request["names"]]
             return {"t": "dict", "v": pairs}
+        if op == "unset":
+            self._namespace.pop(str(request["name"]), None)
+            return {"t": "none"}
+        if op == "bind":
+            self._namespace[str(request["name"])] = self._import_object(request["value"])
+            return {"t": "none"}
         target = self._objects[int(request["handle"])] if "handle" in request else None
         if op == "call":
             args = [self._decode(a) for a in request.get("args", [])]

@@ -18,8 +18,10 @@ REPLY_MIME = "application/vnd.mlgrader.reply+json"
 REQUEST_KEY = "mlgrader_request"  # where the request rides in the execute_request's metadata
 SERVE_LINE = f"{AGENT_NAME}.serve()"  # the code the grader runs for every request
 
-# Requests: "export" names -> values; the rest act on an object handle the kernel gave out.
-OPS = ("export", "call", "getattr", "getitem", "len", "list")
+# Requests: "export" names -> values; "unset" and "bind" change one name of the notebook (a test
+# that deletes a notebook name and puts the notebook's object back); the rest act on an
+# object handle the kernel gave out.
+OPS = ("export", "unset", "bind", "call", "getattr", "getitem", "len", "list")
 
 
 def agent_start_code(seed: int, seed_torch: bool) -> str:

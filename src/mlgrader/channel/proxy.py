@@ -10,6 +10,7 @@ except the arguments a test passes to student functions.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import json
 import time
@@ -31,11 +32,35 @@ IMPORTABLE_MODULES = frozenset({
 
 
 class RemoteError(Exception):
-    """Student code raised while the grader called into the notebook."""
+    """Student code raised while the grader called into the notebook.
+
+    Made with :func:`remote_error`, it is also an instance of the built-in exception the
+    student's code raised (``ValueError``, ``NameError``...), so that a test's ``except
+    ValueError:`` sees it as the test's author meant. Its class is the grader's own: nothing
+    of the student's exception object crosses, only its type name and text.
+    """
 
     def __init__(self, what: str, type_name: str, message: str, traceback: str):
         super().__init__(f"{what} raised {type_name}: {message}")
         self.what, self.type_name, self.message, self.traceback = what, type_name, message, traceback
+
+
+# Built-in exceptions a remote error is never dressed as: they steer control flow, not errors.
+_NOT_MIRRORED = frozenset({"StopIteration", "StopAsyncIteration"})
+
+
+def remote_error(what: str, type_name: str, message: str, traceback: str) -> RemoteError:
+    """A :class:`RemoteError` that is also the built-in exception named ``type_name`` (when it is one)."""
+    builtin = getattr(builtins, type_name, None) if type_name not in _NOT_MIRRORED else None
+    if isinstance(builtin, type) and issubclass(builtin, Exception):
+        for base in builtin.__mro__:  # some (UnicodeDecodeError) need arguments: use their parent
+            if base is Exception or not issubclass(base, Exception):
+                break
+            try:
+                return type(f"Remote{base.__name__}", (RemoteError, base), {})(what, type_name, message, traceback)
+            except TypeError:
+                continue
+    return RemoteError(what, type_name, message, traceback)
 
 
 class RemoteUnavailable(Exception):
@@ -99,8 +124,8 @@ class Channel:
                 "(was the grader's helper in the kernel deleted or replaced?)")
         if not reply.get("ok"):
             err = reply.get("error") or {}
-            raise RemoteError(what, str(err.get("type", "Exception")), str(err.get("message", "")),
-                              str(err.get("traceback", "")))
+            raise remote_error(what, str(err.get("type", "Exception")), str(err.get("message", "")),
+                               str(err.get("traceback", "")))
         try:
             return decode(reply["value"], lambda node: self._import(node, what))
         except WireError:
@@ -135,6 +160,16 @@ class Channel:
 
     def encode_argument(self, value) -> dict:
         return encode(value, _reference_of)
+
+    def unset(self, name: str) -> None:
+        """Remove ``name`` from the notebook's namespace (a test's ``del name``, mirrored)."""
+        self.request(f"deleting {name}", "unset", name=name)
+
+    def bind(self, name: str, value: "RemoteObject") -> None:
+        """Bind ``name`` in the notebook to one of its own objects again (a test putting back what it
+        deleted). Only the notebook's objects go back, never a value the test made: that could
+        carry hidden test data into student code."""
+        self.request(f"restoring {name}", "bind", name=name, value=_reference_of(value))
 
 
 def _relabel(value, name):

@@ -18,7 +18,7 @@ from .submission import grade_id_of
 
 # Cells of these kinds never run when grading: lesson text, and the student's install line
 # (the grader's kernel has its own mlgrader; nothing may be installed in the sandbox).
-_NOT_RUN = ("markdown", INSTALL_KIND)
+_NOT_RUN = ("markdown", "task", INSTALL_KIND)  # cells the plan never runs nor restores
 
 
 @dataclass
@@ -36,6 +36,17 @@ class Step:
 class Plan:
     steps: list[Step]
     notes: list[str] = field(default_factory=list)
+    # Grade id -> the submitted text of each manually graded answer (staff grade it later).
+    answers: dict[str, str] = field(default_factory=dict)
+    # The notebook was written by another tool (no grade ids; an otter notebook): its answer
+    # cells cannot be told apart, so staff find them in the notebook itself.
+    foreign: bool = False
+
+
+def _runs_code(entry: NotebookEntry, grade_id: str) -> bool:
+    """Whether a layout cell becomes a step of its own (a code cell the kernel runs)."""
+    cell = entry.cell(grade_id)
+    return cell.kind in ("setup", "exercise") or (cell.kind == "manual" and cell.cell_type != "markdown")
 
 
 def plan_steps(nb: nbformat.NotebookNode, entry: NotebookEntry, default_timeout: float = DEFAULT_CELL_TIMEOUT_S) -> Plan:
@@ -43,9 +54,12 @@ def plan_steps(nb: nbformat.NotebookNode, entry: NotebookEntry, default_timeout:
 
     Cells and tests without a ``timeout`` of their own get ``default_timeout`` seconds.
     """
+    if is_foreign(nb, entry):
+        return plan_foreign(nb, entry, default_timeout)
     layout = {c.grade_id: c for c in entry.cells}
     steps: list[Step] = []
     notes: list[str] = []
+    answers: dict[str, str] = {}
     seen: set[str] = set()
     for number, cell in enumerate(nb.cells, start=1):
         gid = grade_id_of(cell)
@@ -53,13 +67,21 @@ def plan_steps(nb: nbformat.NotebookNode, entry: NotebookEntry, default_timeout:
         label = f"cell {number}" + (f" ({gid})" if gid else "")
         if spec is not None and spec.kind == INSTALL_KIND:
             continue  # edited, moved or duplicated: it never runs, so there is nothing to repair
-        if spec is None or spec.kind == "markdown":
+        if spec is None or spec.kind in ("markdown", "task"):
             if cell.cell_type == "code":
                 steps.append(Step("cell", label, cell.source))
             continue
         duplicate = gid in seen
         seen.add(gid)
-        if spec.kind == "test":
+        if spec.kind == "manual":
+            # The answer is for staff; a code answer also runs, as later cells may use what it defines.
+            if duplicate:
+                notes.append(f"answer cell {gid} appears more than once; staff see the first")
+            else:
+                answers[gid] = cell.source
+            if cell.cell_type == "code":
+                steps.append(Step("cell", label, cell.source, spec.timeout or default_timeout, gid))
+        elif spec.kind == "test":
             if duplicate:
                 notes.append(f"test cell {gid} appears more than once; it was graded once")
             else:
@@ -80,7 +102,57 @@ def plan_steps(nb: nbformat.NotebookNode, entry: NotebookEntry, default_timeout:
             steps.append(Step("cell", label, cell.source, spec.timeout or default_timeout, gid))
     _restore_missing(entry, steps, seen, notes, default_timeout)
     _move_early_tests(entry, steps, notes)
-    return Plan(steps, notes)
+    return Plan(steps, notes, answers)
+
+
+def is_foreign(nb: nbformat.NotebookNode, entry: NotebookEntry) -> bool:
+    """Whether a notebook comes from the tool a course was imported from: it has none of the
+    bundle's grade ids, and the bundle knows the cells that stand for its tests there."""
+    layout = {c.grade_id for c in entry.cells}
+    return any(c.match for c in entry.cells) and not any(grade_id_of(cell) in layout for cell in nb.cells)
+
+
+FOREIGN_NOTE = ("this notebook has no mlgrader cell ids (it was written for the course's previous grader): "
+                "its cells ran as they are, each test where the notebook checks it, and answers staff grade "
+                "are left to them")
+
+
+def plan_foreign(nb: nbformat.NotebookNode, entry: NotebookEntry, default_timeout: float) -> Plan:
+    """A notebook of the previous tool (otter): cells run as written; a cell whose source is a test's
+    ``match`` (``grader.check("q1")``) runs that test in the grader instead; read-only cells
+    that arrive unchanged count as present; tests never reached run at the end."""
+    tests_at: dict[str, list[str]] = {}
+    for cell in entry.cells:
+        if cell.kind == "test" and cell.match:
+            tests_at.setdefault(cell.match.strip(), []).append(cell.grade_id)
+    setup = {c.source.strip(): c for c in entry.cells if c.kind == "setup" and c.source}
+    steps: list[Step] = []
+    seen: set[str] = set()
+    for number, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        text = cell.source.strip()
+        if text in tests_at:
+            for gid in tests_at[text]:
+                if gid not in seen:
+                    seen.add(gid)
+                    steps.append(Step("test", gid, timeout=entry.cell(gid).timeout or default_timeout, grade_id=gid))
+            continue
+        spec = setup.get(text)
+        if spec is not None and spec.grade_id not in seen:
+            seen.add(spec.grade_id)
+            steps.append(Step("cell", f"cell {number} ({spec.grade_id})", spec.source, spec.timeout or default_timeout,
+                              spec.grade_id))
+            continue
+        steps.append(Step("cell", f"cell {number}", cell.source))
+    notes = [FOREIGN_NOTE]
+    for spec in entry.cells:  # what the notebook never reached still runs, in order, at the end
+        if spec.grade_id in seen:
+            continue
+        if spec.kind == "test":
+            steps.append(Step("test", spec.grade_id, timeout=spec.timeout or default_timeout, grade_id=spec.grade_id))
+            notes.append(f"test {spec.grade_id} has no check cell in this notebook; it ran at the end")
+    return Plan(steps, notes, foreign=True)
 
 
 def _position_after(entry: NotebookEntry, steps: list[Step], grade_id: str, skip_added: bool) -> int:
@@ -115,6 +187,8 @@ def _restore_missing(entry: NotebookEntry, steps: list[Step], seen: set[str], no
             notes.append(f"test cell {spec.grade_id} was missing; it was put back after the cell it tests")
         elif spec.kind == "exercise":
             notes.append(f"exercise cell {spec.grade_id} is missing from the notebook")
+        elif spec.kind == "manual":
+            notes.append(f"answer cell {spec.grade_id} is missing from the notebook")
 
 
 def _move_early_tests(entry: NotebookEntry, steps: list[Step], notes: list[str]) -> None:
@@ -124,7 +198,7 @@ def _move_early_tests(entry: NotebookEntry, steps: list[Step], notes: list[str])
         if spec.kind != "test":
             continue
         index = next(i for i, s in enumerate(steps) if s.kind == "test" and s.grade_id == spec.grade_id)
-        earlier_code = [g for g in order[: order.index(spec.grade_id)] if entry.cell(g).kind != "test"]
+        earlier_code = [g for g in order[: order.index(spec.grade_id)] if _runs_code(entry, g)]
         anchor = earlier_code[-1] if earlier_code else None
         anchor_positions = [i for i, s in enumerate(steps) if anchor and s.grade_id == anchor]
         if anchor_positions and anchor_positions[-1] > index:

@@ -16,18 +16,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..artifacts import copy_artifacts
-from ..bundle import Bundle, NotebookEntry
+from ..bundle import FILES_DIR, Bundle, CellEntry, NotebookEntry
 from ..channel.protocol import agent_start_code
 from ..channel.proxy import Channel
 from ..config import GradingConfig
 from ..data import KernelData, kernel_data
-from ..results import CellOutcome, GradeResult, TestResult, clip_text
+from ..results import PENDING_OUTPUT, CellOutcome, GradeResult, TestResult, clip_text, pending_note
 from ..sandbox.kernel import SandboxKernel
 from ..sandbox.limits import Limits, SandboxError
 from ..sandbox.warm import ColdKernels, KernelSource, Scratch, preloadable
 from .hints import death_cause, gpu_hint, leftovers_note
 from .plan import Plan, Step
-from .trusted_tests import TestOutcome, preload_test_imports, run_test
+from .trusted_tests import TestOutcome, helper_definitions, preload_test_imports, run_test
 
 AGENT_START_TIMEOUT_S = 120  # a cold kernel importing numpy on a loaded machine
 
@@ -42,6 +42,8 @@ class NotebookRun:
         self.config = config
         self.kernels = kernels or ColdKernels()  # a batch worker passes its warm kernels
         self.verdicts: dict[str, TestOutcome] = {}
+        self.answers: dict[str, str] = {}  # manually graded answers as submitted (from the plan)
+        self.foreign = False  # a notebook of the previous tool: its answer cells cannot be found
 
     @contextmanager
     def _phase(self, result: GradeResult, name: str):
@@ -58,10 +60,13 @@ class NotebookRun:
     def execute(self, plan: Plan, result: GradeResult, submission_dir: Path | None = None) -> None:
         """Run every step; record each test's verdict and the score in ``result``."""
         preload_test_imports(self.entry)
+        self.answers = dict(plan.answers)
+        self.foreign = plan.foreign
         data = kernel_data(self.entry.data)
         scratch = None
         try:
             scratch = self.kernels.scratch(preloadable(kernel_imports(self.entry)), data.readonly)
+            self._copy_bundle_files(scratch.workdir)
             self._copy_artifacts(submission_dir, scratch.workdir, result)
             self._run_in_kernel(plan, scratch, data, result)
         except SandboxError as exc:
@@ -75,6 +80,16 @@ class NotebookRun:
         self._record_tests(result)
 
     # -- the steps of execute ------------------------------------------------------------
+
+    def _copy_bundle_files(self, workdir: Path) -> None:
+        """The files the notebook reads (images, data), from the bundle: a student's copy beside the
+        submission is never used, so editing a data file changes nothing."""
+        if not self.entry.files or self.bundle.path is None:
+            return
+        for name in self.entry.files:
+            target = workdir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes((self.bundle.path / FILES_DIR / name).read_bytes())
 
     def _copy_artifacts(self, submission_dir: Path | None, workdir: Path, result: GradeResult) -> None:
         if submission_dir is None or not self.entry.artifacts:
@@ -123,7 +138,8 @@ class NotebookRun:
             if step.kind == "test":
                 with self._phase(result, "tests"):
                     self.verdicts[step.grade_id] = run_test(self.entry.tests[step.grade_id], step.grade_id,
-                                                            channel, timeout, self.bundle.seed, kernel.workdir)
+                                                            channel, timeout, self.bundle.seed, kernel.workdir,
+                                                            helpers_before(self.entry, step.grade_id))
                 if kernel.dead:
                     stopped = "the notebook's kernel died (os._exit, a crash or the memory limit)"
                 continue
@@ -156,7 +172,40 @@ class NotebookRun:
                 score = spec.points if outcome.status == "passed" else 0.0
                 result.tests.append(TestResult(spec.grade_id, score, spec.points, outcome.status,
                                                clip_text(outcome.output, self.config.feedback_chars)))
+            elif spec.by_staff:
+                result.tests.append(staff_verdict(spec, self.answers, self.foreign))
         result.score = sum(t.score for t in result.tests)
+        pending = [t for t in result.tests if t.status == "pending"]
+        if pending:
+            result.messages.append(pending_note(pending))
+
+
+def staff_verdict(spec: CellEntry, answers: dict[str, str], foreign: bool = False) -> TestResult:
+    """A manually graded answer or task: pending until staff grade it, or 0 when there is no answer.
+
+    As nbgrader's autograde does, an answer cell that is missing, or still holds the text it
+    was handed out with, scores 0 at once (there is nothing for staff to grade). In a notebook
+    of the previous tool (``foreign``) answer cells have no ids: every answer is pending.
+    """
+    if spec.kind == "manual" and not foreign:
+        answer = answers.get(spec.grade_id)
+        if answer is None:
+            return TestResult(spec.grade_id, 0.0, spec.points, "failed", "no answer: this answer cell is missing")
+        if spec.source is not None and answer.strip() == spec.source.strip():
+            return TestResult(spec.grade_id, 0.0, spec.points, "failed",
+                              "no answer: the cell is as it was handed out")
+    return TestResult(spec.grade_id, 0.0, spec.points, "pending", PENDING_OUTPUT)
+
+
+def helpers_before(entry: NotebookEntry, grade_id: str) -> str:
+    """Grader-side definitions of the helper cells above a test (see :func:`helper_definitions`)."""
+    parts = []
+    for cell in entry.cells:
+        if cell.grade_id == grade_id:
+            break
+        if cell.kind == "setup" and cell.helper and cell.source:
+            parts.append(helper_definitions(cell.source))
+    return "\n".join(p for p in parts if p)
 
 
 def kernel_imports(entry: NotebookEntry) -> set[str]:

@@ -17,33 +17,122 @@ from pathlib import Path
 from ..artifacts import ArtifactError, artifact_folder
 from ..bundle import NotebookEntry, public_part
 from ..channel.codec import WireError
-from ..channel.proxy import MISSING, Channel, RemoteError, RemoteUnavailable, wait_budget
+from ..channel.proxy import MISSING, Channel, RemoteError, RemoteObject, RemoteUnavailable, wait_budget
 from ..seeding import seed_everything
 
 
 def free_names(source: str) -> list[str]:
-    """Names a test reads but never binds: the notebook values it needs."""
+    """Names a test reads from the notebook: those it reads but never binds, and those it reads
+    (or deletes) before it first binds them (``orig = f; del f; ...; f = orig``).
+
+    A function's parameters and locals, and a comprehension's variables, are its own: a test
+    function ``def check(f): ...`` called as ``check(f=f)`` still reads the notebook's ``f``.
+    """
     tree = ast.parse(source)
-    loaded, bound = [], set()
+    uses: dict[str, list[tuple[int, int, str]]] = {}
+    defined = set()  # bound by def, class, import, except: never the notebook's
+    local = _scope_locals(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                loaded.append(node.id)
-            else:
-                bound.add(node.id)
+        if isinstance(node, ast.Name) and id(node) not in local:
+            kind = "load" if isinstance(node.ctx, ast.Load) else "del" if isinstance(node.ctx, ast.Del) else "store"
+            uses.setdefault(node.id, []).append((node.lineno, node.col_offset, kind))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
+            defined.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
+            defined.add(node.name)
     names = []
-    for name in loaded:
-        if name not in bound and not hasattr(builtins, name) and name not in names:
+    for name, occurrences in uses.items():
+        kinds = {kind for _, _, kind in occurrences}
+        if name in defined or hasattr(builtins, name) or "load" not in kinds and "del" not in kinds:
+            continue
+        if "store" not in kinds and "del" not in kinds or min(occurrences)[2] != "store":
             names.append(name)
     return names
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _scope_locals(tree: ast.AST) -> set[int]:
+    """The Name nodes that belong to a function's or a comprehension's own scope, not the test's."""
+    local = set()
+    for node in ast.walk(tree):
+        if isinstance(node, _FUNCTIONS):
+            arguments = node.args
+            own = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+            own.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+            body = node.body if isinstance(node.body, list) else [node.body]
+            inside = [n for part in body for n in ast.walk(part)]
+            global_names = {g for n in inside if isinstance(n, (ast.Global, ast.Nonlocal)) for g in n.names}
+            own.update(n.id for n in inside if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load))
+            own -= global_names
+            local.update(id(n) for n in inside if isinstance(n, ast.Name) and n.id in own)
+        elif isinstance(node, _COMPREHENSIONS):
+            bound = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            local.update(id(n) for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in bound)
+    return local
+
+
+def helper_definitions(source: str) -> str:
+    """What of a helper cell runs in the grader: its imports, functions, classes and constants.
+
+    A read-only cell that defines a helper the tests call (``def check_answer(x): ...``) is
+    run by the notebook's kernel for the student; the grader runs its definitions too, in
+    the test's namespace, so that a test calls the grader's helper, not a function the
+    student could have replaced. Other statements (loading data, printing) stay in the kernel;
+    a helper reads the values they made from the notebook, like a test does.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    kept = [node for node in tree.body if _is_definition(node)]
+    return ast.unparse(ast.Module(body=kept, type_ignores=[])) if kept else ""
+
+
+def _is_definition(node: ast.stmt) -> bool:
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+        try:
+            ast.literal_eval(node.value)  # a constant such as TOLERANCE = 1e-6
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+class MirroredNames(dict):
+    """A test's top-level names, where deleting a notebook name, or binding it back to one of the
+    notebook's own objects, also happens in the notebook (``del squares`` makes the student's
+    ``sum_of_squares`` fail with NameError, as when the test ran in the kernel).
+
+    Used as the ``locals`` of ``exec``: reads fall through to the test's globals, and every
+    store also goes there, so that functions the test defines see the same names.
+    """
+
+    def __init__(self, namespace: dict, channel: Channel, notebook_names: set[str]):
+        super().__init__()
+        self._namespace, self._channel, self._notebook_names = namespace, channel, notebook_names
+
+    def __getitem__(self, name):
+        return self._namespace[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._namespace
+
+    def __setitem__(self, name, value) -> None:
+        self._namespace[name] = value
+        if name in self._notebook_names and isinstance(value, RemoteObject):
+            self._channel.bind(name, value)
+
+    def __delitem__(self, name) -> None:
+        del self._namespace[name]
+        if name in self._notebook_names:
+            self._channel.unset(name)
 
 
 @dataclass
@@ -53,11 +142,15 @@ class TestOutcome:
 
 
 def run_test(source: str, grade_id: str, channel: Channel, timeout: float, seed: int,
-             workdir: Path | None = None) -> TestOutcome:
-    """Run one test's code in this (trusted) process against values from the notebook."""
+             workdir: Path | None = None, helpers: str = "") -> TestOutcome:
+    """Run one test's code in this (trusted) process against values from the notebook.
+
+    ``helpers`` is grader-side code (:func:`helper_definitions` of the helper cells before the
+    test) that runs first, in the test's namespace.
+    """
     channel.deadline = wait_budget(timeout)
     try:
-        names = free_names(source)
+        names = free_names(helpers + "\n" + source)
         values = channel.export(names)
     except SyntaxError as exc:
         return TestOutcome("error", f"the test {grade_id} itself is broken ({exc}); tell your instructor")
@@ -72,9 +165,14 @@ def run_test(source: str, grade_id: str, channel: Channel, timeout: float, seed:
     seed_everything(seed, import_torch=False)
     try:
         with artifact_folder(workdir or Path.cwd()):
-            exec(compile(source, f"<test {grade_id}>", "exec"), namespace)
+            if helpers:
+                exec(compile(helpers, f"<helpers of {grade_id}>", "exec"), namespace)
+            fetched = {n for n, v in values.items() if v is not MISSING}
+            exec(compile(source, f"<test {grade_id}>", "exec"), namespace, _locals_for(source, namespace, channel, fetched))
     except ArtifactError as exc:
         return TestOutcome("failed", str(exc))
+    except RemoteError as exc:  # before the built-in types a remote error is also an instance of
+        return TestOutcome("failed", _remote_error_text(exc))
     except AssertionError as exc:  # CheckFailure is an AssertionError
         return TestOutcome("failed", str(exc) or _bare_assert_text(exc, source))
     except NameError as exc:
@@ -83,8 +181,6 @@ def run_test(source: str, grade_id: str, channel: Channel, timeout: float, seed:
             return TestOutcome("failed", f"your notebook does not define `{name}` at this point; "
                                          "did the cell that should define it run without an error?")
         return TestOutcome("error", f"the test {grade_id} is broken ({exc}); tell your instructor")
-    except RemoteError as exc:
-        return TestOutcome("failed", _remote_error_text(exc))
     except (RemoteUnavailable, WireError) as exc:
         return TestOutcome("error", str(exc))
     except Exception as exc:  # a test tripping over an odd value is still the value's fault
@@ -92,6 +188,15 @@ def run_test(source: str, grade_id: str, channel: Channel, timeout: float, seed:
     finally:
         channel.deadline = None
     return TestOutcome("passed", "")
+
+
+def _locals_for(source: str, namespace: dict, channel: Channel, fetched: set[str]) -> dict:
+    """The test's namespace itself, or (when it deletes or rebinds names it read from the notebook)
+    a :class:`MirroredNames` over it."""
+    rebound = {node.id for node in ast.walk(ast.parse(source))
+               if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+    notebook_names = rebound & fetched
+    return MirroredNames(namespace, channel, notebook_names) if notebook_names else namespace
 
 
 def _remote_error_text(exc: RemoteError) -> str:

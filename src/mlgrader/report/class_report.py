@@ -6,7 +6,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 from urllib.parse import quote
 
 from ..results import GradeResult
@@ -80,7 +80,10 @@ def per_test_tallies(rows: Sequence[ReportRow]) -> list[PerTestTally]:
 
 
 def class_report_html(results: Iterable[GradeResult | ReportRow], title: str = "Class report",
-                      notes: ClassNotes | None = None) -> str:
+                      notes: ClassNotes | None = None,
+                      rubrics: Mapping[tuple[str, str, str], str] | None = None) -> str:
+    """``rubrics``: (assignment, notebook, grade id) -> the rubric of an answer staff grade (for staff
+    eyes: the class report is not for students)."""
     rows = as_rows(results)
     graded = [r for r in rows if r.status == "graded"]
     parts = [f"<h1>{escape(title)}</h1>",
@@ -92,6 +95,7 @@ def class_report_html(results: Iterable[GradeResult | ReportRow], title: str = "
     for assignment in sorted({r.result.assignment for r in rows if r.result.assignment}):
         parts.append(_assignment_section(assignment, [r for r in rows if r.result.assignment == assignment]))
     parts.append(notes_html(notes))
+    parts.append(_staff_section(rows, rubrics or {}))
     parts.append(_problems_section(rows))
     parts.append(_students_section(rows))
     parts.append(plots_note())
@@ -111,14 +115,33 @@ def _assignment_section(assignment: str, rows: list[ReportRow]) -> str:
     if stats:
         parts.append("<h3>Tests</h3>" + img(pass_rate_plot([t.name for t in stats], [t.pass_rate for t in stats]), f"pass rate per test of {assignment}"))
         table = ["<table><tr><th>test</th><th>points</th><th>passed</th><th>failed</th><th>error</th>"
-                 "<th>mean points</th></tr>"]
+                 "<th>pending</th><th>mean points</th></tr>"]
         for s in stats:
             table.append(f'<tr><td>{escape(s.name)}</td><td class="num">{format_points(s.max_score)}</td>'
                          f'<td class="num">{s.pass_rate:.0f}%</td><td class="num">{s.statuses["failed"]}</td>'
-                         f'<td class="num">{s.statuses["error"]}</td>'
+                         f'<td class="num">{s.statuses["error"]}</td><td class="num">{s.statuses["pending"]}</td>'
                          f'<td class="num">{s.points / s.count:.2f}</td></tr>')
         parts.append("".join(table) + "</table>")
     return "\n".join(parts)
+
+
+def _staff_section(rows: list[ReportRow], rubrics: Mapping[tuple[str, str, str], str]) -> str:
+    """Answers that a person grades: how many still wait, and the rubric to grade them by."""
+    waiting: dict[tuple[str, str, str], list[str]] = {}
+    for row in rows:
+        for t in row.result.tests:
+            if t.status == "pending":
+                waiting.setdefault((row.result.assignment, row.result.notebook, t.name), []).append(row.student)
+    if not waiting:
+        return ""
+    body = ["<h2>Still to be graded by staff</h2><p>These answers count as 0 in the scores until a grader "
+            "gives their points (nbgrader's formgrader, with <code>--gradebook</code>).</p>",
+            "<table><tr><th>assignment</th><th>notebook</th><th>answer</th><th>waiting</th><th>rubric</th></tr>"]
+    for key, students in sorted(waiting.items()):
+        rubric = rubrics.get(key, "")
+        body.append(f"<tr><td>{escape(key[0])}</td><td>{escape(key[1])}</td><td>{escape(key[2])}</td>"
+                    f'<td class="num">{len(students)}</td><td>{pre(rubric) if rubric else ""}</td></tr>')
+    return "".join(body) + "</table>"
 
 
 def _problems_section(rows: list[ReportRow]) -> str:
@@ -170,7 +193,8 @@ def _students_section(rows: list[ReportRow]) -> str:
 
 
 def write_class_report(results: Iterable[GradeResult | ReportRow], path: Path, title: str = "Class report",
-                       notes: ClassNotes | None = None) -> Path:
-    """Write the class report (distribution, pass rates, lateness, roster, changes, problems, links)."""
-    return write_text(path, class_report_html(results, title, notes))
+                       notes: ClassNotes | None = None,
+                       rubrics: Mapping[tuple[str, str, str], str] | None = None) -> Path:
+    """Write the class report (distribution, pass rates, lateness, roster, changes, staff grading, problems, links)."""
+    return write_text(path, class_report_html(results, title, notes, rubrics))
 

@@ -32,9 +32,11 @@ def feedback_html(result: GradeResult, student: str | None = None, late: str | N
         parts.append(f"<p>Late: {escape(late)}." + (f" Score after the late penalty: <b>{format_points(final)} / "
                                                      f"{format_points(result.max_score)}</b>." if penalty else "") + "</p>")
     if counts:
-        parts.append("<p>" + ", ".join(f"{counts[s]} {s}" for s in ("passed", "failed", "error") if counts[s]) + "</p>")
+        parts.append("<p>" + ", ".join(f"{counts[s]} {s}" for s in ("passed", "failed", "error", "pending")
+                                       if counts[s]) + "</p>")
     else:
         parts.append("<p>No tests were graded.</p>")
+    parts.append(_staff_section(result))
     if result.messages:
         parts.append("<h2>Notes</h2>")
         parts.append('<ul class="notes">' + "".join(f"<li>{escape(m)}</li>" for m in result.messages) + "</ul>")
@@ -46,6 +48,17 @@ def feedback_html(result: GradeResult, student: str | None = None, late: str | N
     parts.append(f'<p class="muted">{" &middot; ".join(m for m in meta if m)}</p>')
     parts.append(plots_note())
     return page(f"Feedback: {title}", "\n".join(p for p in parts if p))
+
+
+def _staff_section(result: GradeResult) -> str:
+    """What the course staff still grade by hand: those points are not in the score yet."""
+    pending = [t for t in result.tests if t.status == "pending"]
+    if not pending:
+        return ""
+    points = sum(t.max_score for t in pending)
+    items = "".join(f"<li>{escape(t.name)} ({format_points(t.max_score)} points)</li>" for t in pending)
+    return (f"<h2>Still to be graded by the course staff</h2><p>{format_points(points)} points are for answers "
+            f"a person grades; the score above counts them as 0 until then.</p><ul>{items}</ul>")
 
 
 def _tests_section(result: GradeResult) -> str:

@@ -16,7 +16,7 @@ from ..results import format_points  # noqa: F401  (the pages' one number format
 STATUS_COLOURS = {
     "passed": "#1a7f37", "ok": "#1a7f37", "graded": "#1a7f37",
     "failed": "#b35900", "error": "#cf222e", "timeout": "#cf222e", "died": "#cf222e",
-    "skipped": "#6e7781",
+    "skipped": "#6e7781", "pending": "#0969da",
 }
 MAX_OUTPUT_CHARS = FEEDBACK_CHARS  # a test message is feedback, not a log dump
 

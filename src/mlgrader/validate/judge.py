@@ -7,15 +7,27 @@ from .variants import Variant
 
 
 def judge_solution(result: GradeResult) -> tuple[bool, str]:
-    failed = [t for t in result.tests if t.status != "passed"]
-    if not failed and result.score == result.max_score:
-        return True, ""
+    """Full marks on every automatically graded test; each answer staff grade is pending (the
+    solution answers it), and its points are neither won nor lost here."""
+    pending = [t for t in result.tests if t.status == "pending"]
+    failed = [t for t in result.tests if t.status not in ("passed", "pending")]
+    automatic = sum(t.max_score for t in result.tests if t.status != "pending")
+    if not failed and result.score == automatic:
+        return True, _pending_detail(pending)
     return False, "; ".join(f"{t.name}: {t.output.splitlines()[0] if t.output else t.status}" for t in failed)
 
 
 def judge_stub(result: GradeResult) -> tuple[bool, str]:
+    """Zero on every test: automatic tests fail, answers staff grade score nothing yet."""
     scored = [t.name for t in result.tests if t.score > 0]
     return (not scored, f"the stub scores points in {', '.join(scored)}" if scored else "")
+
+
+def _pending_detail(pending: list) -> str:
+    if not pending:
+        return ""
+    points = sum(t.max_score for t in pending)
+    return f"{points:g} points graded by staff (pending): {', '.join(t.name for t in pending)}"
 
 
 def judge_variant(result: GradeResult, variant: Variant) -> tuple[bool, str]:

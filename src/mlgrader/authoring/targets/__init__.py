@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from ...bundle import MANIFEST
+from ...bundle import FILES_DIR, MANIFEST
 from ..solution import NotebookSpec
 from .requirements import assignment_requirements
 from .wheel import wheel_bytes, wheel_name
@@ -33,14 +33,23 @@ class TargetInputs:
     def release_notebooks(self) -> dict[str, bytes]:
         """Notebook file name -> the student release notebook."""
         prefix = f"release/{self.assignment}/"
-        return {rel[len(prefix):]: data for rel, data in self.made.items() if rel.startswith(prefix)}
+        return {rel[len(prefix):]: data for rel, data in self.made.items()
+                if rel.startswith(prefix) and rel.endswith(".ipynb")}
+
+    def release_files(self) -> dict[str, bytes]:
+        """Path beside the notebooks -> bytes of the other files students get (images, data: the
+        header's ``files``); a target that hands out the notebooks hands out these too."""
+        prefix = f"release/{self.assignment}/"
+        return {rel[len(prefix):]: data for rel, data in self.made.items()
+                if rel.startswith(prefix) and not rel.endswith(".ipynb")}
 
     def bundle_files(self) -> dict[str, bytes]:
-        """Path inside the bundle -> bytes (manifest.json, tests/<notebook>/<grade_id>.py)."""
+        """Path inside the bundle -> bytes (manifest.json, tests/<notebook>/<grade_id>.py, files/...)."""
         prefix = f"autograder/{self.assignment}/"
         inside = {rel[len(prefix):]: data for rel, data in self.made.items() if rel.startswith(prefix)}
         # Only the bundle itself: never another target's zip that lies in the same folder.
-        return {rel: data for rel, data in inside.items() if rel == MANIFEST or rel.startswith("tests/")}
+        return {rel: data for rel, data in inside.items()
+                if rel == MANIFEST or rel.startswith("tests/") or rel.startswith(f"{FILES_DIR}/")}
 
 
 # The target modules import TargetInputs from here, so they are imported when called.

@@ -27,7 +27,7 @@ import re
 import sys
 from dataclasses import replace
 
-from ...bundle import HIDDEN_BEGIN, HIDDEN_END, Bundle, bundle_files, public_part
+from ...bundle import FILES_DIR, HIDDEN_BEGIN, HIDDEN_END, Bundle, bundle_files, public_part
 from ..autograder import notebook_entry
 from ..errors import BuildError
 from . import TargetInputs
@@ -58,11 +58,10 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 def target_files(inputs: TargetInputs) -> dict[str, bytes]:
     """``classroom/<assignment>/...``: the student repository template of one assignment."""
     _check_names(inputs)
-    files: dict[str, bytes] = dict(inputs.release_notebooks())
+    files: dict[str, bytes] = {**inputs.release_notebooks(), **inputs.release_files()}
     files[inputs.wheel_name] = inputs.wheel
     files["requirements.txt"] = inputs.requirements.encode()
-    files.update({f"{BUNDLES}/{inputs.assignment}/{rel}": text.encode()
-                  for rel, text in public_bundle_files(inputs).items()})
+    files.update({f"{BUNDLES}/{inputs.assignment}/{rel}": data for rel, data in public_bundle_files(inputs).items()})
     files[WORKFLOW] = workflow_text(inputs).encode()
     files["README.md"] = student_readme(inputs).encode()
     files[".gitignore"] = GITIGNORE.encode()
@@ -90,8 +89,9 @@ def step_id(notebook: str) -> str:
 # --- the public bundle -----------------------------------------------------------------------
 
 
-def public_bundle_files(inputs: TargetInputs) -> dict[str, str]:
-    """The bundle of this assignment with every test cut to its public part (same layout)."""
+def public_bundle_files(inputs: TargetInputs) -> dict[str, bytes]:
+    """The bundle of this assignment with every test cut to its public part (same layout, with
+    the data files the tests read)."""
     entries = []
     for spec in inputs.specs:
         entry = notebook_entry(spec)
@@ -100,7 +100,9 @@ def public_bundle_files(inputs: TargetInputs) -> dict[str, str]:
         if leaked:  # public_part keeps a marker only when a region is malformed
             raise BuildError(f"{spec.path}: hidden-test markers left in the public part of {', '.join(leaked)}")
         entries.append(replace(entry, tests=tests))
-    return bundle_files(Bundle(inputs.assignment, tuple(entries)))
+    files = {rel: text.encode() for rel, text in bundle_files(Bundle(inputs.assignment, tuple(entries))).items()}
+    files.update({rel: data for rel, data in inputs.bundle_files().items() if rel.startswith(f"{FILES_DIR}/")})
+    return files
 
 
 # --- the workflow ----------------------------------------------------------------------------

@@ -16,32 +16,9 @@ from pathlib import Path
 
 import mlgrader
 
+from ..install_cell import WHEEL_TAG, install_cell_source, wheel_name  # noqa: F401  (names of the wheel)
 from .zips import deterministic_zip
 
-WHEEL_TAG = "py3-none-any"
-
-
-def wheel_name() -> str:
-    return f"mlgrader-{mlgrader.__version__}-{WHEEL_TAG}.whl"
-
-
-def install_cell_source() -> str:
-    """The first cell of every notebook: import mlgrader from the wheel next to the notebook.
-
-    A pure-Python wheel is a zip that Python imports from directly, so this needs no pip:
-    nothing is installed (an nbgrader autograde or an instructor's course environment is left
-    as it was, and a student's wheel cannot outlive their own kernel), it works offline, and
-    the carried wheel comes first on ``sys.path``, ahead of any older mlgrader. The checks
-    need only numpy. Without the file (Colab before the upload) an installed mlgrader, if
-    any, is used. Grading never runs this cell (:data:`mlgrader.bundle.INSTALL_KIND`).
-    """
-    name = wheel_name()
-    return (
-        "# Run this cell first. It lets Python import mlgrader (the checks used below) straight\n"
-        f"# from the file {name} next to this notebook; nothing is installed.\n"
-        "# On Colab: upload that file from your repository first (README.md says how).\n"
-        f'import os, sys; sys.path.insert(0, os.path.abspath("{name}"))'
-    )
 
 
 def _package_files() -> dict[str, bytes]:
