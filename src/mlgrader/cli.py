@@ -288,6 +288,7 @@ def _cmd_export(args) -> int:
           f"{', '.join(written.assignments) or 'no assignments'}")
     for warning in written.warnings:
         print(f"  warning  {warning}", file=sys.stderr)
+    return EXIT_OK
 
 
 # --- import ----------------------------------------------------------------------------------
