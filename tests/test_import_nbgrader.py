@@ -19,6 +19,7 @@ from conftest import run_cli
 from importing import (NBGRADER_COURSE, STUDENTS, cells_by_id, gradebook_scores, grades_csv, imported_course,
                        real_nbgrader_course, validation)
 from mlgrader.authoring.solution import read_solution
+from mlgrader.bundle import INSTALL_CELL_ID
 
 pytestmark = pytest.mark.slow
 
@@ -76,9 +77,10 @@ def test_students_get_what_nbgrader_gave_them(course, nbgrader_autograded):
     """The release mlgrader builds (through nbgrader) has nbgrader's own release's cells, sources and metadata."""
     ours = nbformat.read(course / "release" / "week1" / "stats.ipynb", as_version=4)
     theirs = nbformat.read(nbgrader_autograded / "release" / "week1" / "stats.ipynb", as_version=4)
-    assert len(ours.cells) == len(theirs.cells)
+    # mlgrader adds one cell in front: the install cell of the carried wheel (the student template's)
+    assert ours.cells[0].id == INSTALL_CELL_ID and len(ours.cells) == len(theirs.cells) + 1
     keys = ("grade", "solution", "locked", "task", "points", "grade_id")
-    for mine, real in zip(ours.cells, theirs.cells):
+    for mine, real in zip(ours.cells[1:], theirs.cells):
         assert (mine.cell_type, mine.source) == (real.cell_type, real.source)
         assert {k: mine.metadata.get("nbgrader", {}).get(k) for k in keys} == \
                {k: real.metadata.get("nbgrader", {}).get(k) for k in keys}

@@ -18,7 +18,7 @@ import pytest
 from conftest import grade_json, run_cli
 from mlgrader.authoring.errors import AuthoringError
 from mlgrader.authoring.solution import read_solution
-from mlgrader.bundle import load_bundle
+from mlgrader.bundle import INSTALL_CELL_ID, load_bundle
 from mlgrader.results import GradeResult, apply_staff_scores
 from mlgrader.results import TestResult as Verdict  # not named Test*: pytest would collect it
 
@@ -114,8 +114,10 @@ def built(tmp_path_factory) -> Path:
 
 
 def release_cells(root: Path) -> dict:
+    """The release's cells by grade id (cell-<i> for the others), not counting the install cell mlgrader adds first."""
     nb = nbformat.read(root / "release" / "demo" / "demo.ipynb", as_version=4)
-    return {c.metadata.get("nbgrader", {}).get("grade_id", f"cell-{i}"): c for i, c in enumerate(nb.cells)}
+    assert nb.cells[0].id == INSTALL_CELL_ID
+    return {c.metadata.get("nbgrader", {}).get("grade_id", f"cell-{i}"): c for i, c in enumerate(nb.cells[1:])}
 
 
 def test_the_build_keeps_answer_cells_and_the_files(built):
@@ -193,8 +195,7 @@ def test_the_gradebook_flags_pending_answers_and_gives_back_the_tas_points(built
         assert gb.find_comment("total", "demo", "demo", "ann") is not None  # formgrader's comment box
         explain.manual_score = 0.5
         gb.db.commit()
-    keys = [("ann", "demo", "demo", t.name) for t in tests]
-    given = manual_scores(url, keys)
+    given = manual_scores(url)  # only what a grader gave: the other cells are left out
     assert {k[3]: v.score for k, v in given.items()} == {"explain": 0.5}
     assert apply_staff_scores(result, {"explain": 0.5}) == 0.5
     assert result.score == 2.5 and [m for m in result.messages] == [
