@@ -104,18 +104,19 @@ def _cmd_build(args) -> int:
         return EXIT_PROBLEM
     if args.json:
         print(json.dumps(report.__dict__, indent=1))
-    if args.check:
-        if report.stale:
-            print("mlgrader build --check: stale generated files (run `mlgrader build`):", file=sys.stderr)
-            for rel in report.stale:
-                print(f"  {rel}", file=sys.stderr)
-            return EXIT_PROBLEM
-        return EXIT_OK
-    if args.verbose:
+    if args.check and report.stale:
+        print("mlgrader build --check: stale generated files (run `mlgrader build`):", file=sys.stderr)
+        for rel in report.stale:
+            print(f"  {rel}", file=sys.stderr)
+        return EXIT_PROBLEM
+    if args.verbose and not args.json:
         for rel in report.written:
             print(f"wrote {rel}")
         for rel in report.removed:
             print(f"removed {rel}")
+    if not (args.quiet or args.json):
+        for line in report.summary_lines():
+            print(line)
     return EXIT_OK
 
 
@@ -165,40 +166,53 @@ def _cmd_grade(args) -> int:
 
 
 def _cmd_validate(args) -> int:
+    from .authoring.errors import AuthoringError
     from .config import ConfigError
-    from .validate import VariantError, validate
+    from .validate import StaleBuildError, VariantError, validate
+    from .validate.report import show_text
 
     try:
         with _ProgressBar("validating") as progress:
             report = validate(Path(args.root), args.assignments or None, _config(args),
-                              autograder_dir=Path(args.root) / "autograder", progress=progress)
-    except (VariantError, ConfigError) as exc:
+                              autograder_dir=Path(args.root) / "autograder", progress=progress, only=args.show)
+    except StaleBuildError as exc:
+        _error("validate", exc)
+        return EXIT_PROBLEM
+    except (VariantError, ConfigError, AuthoringError) as exc:
         _error("validate", exc)
         return EXIT_USAGE
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
+    elif args.show:
+        print("\n\n".join(show_text(case) for case in report.cases))
     else:
         _print_validation_table(report)
     return EXIT_OK if report.ok else EXIT_PROBLEM
 
 
 def _print_validation_table(report) -> None:
+    from rich import box
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="mlgrader validate")
-    for column in ("assignment", "notebook", "case", "score", "ok"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    for c in report.cases:
-        table.add_row(c.assignment, c.notebook, c.case, f"{c.score:g}/{c.max_score:g}",
-                      "[yellow]skip[/]" if c.skipped else "[green]yes[/]" if c.ok else "[red]NO[/]",
-                      escape(c.detail))
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)  # CI logs: keep one row per line
+    from .validate.report import TABLE_WIDTH, detail_lines, table_rows
+
+    rows, details = table_rows(report)
+    table = Table(title="mlgrader validate", box=box.SIMPLE_HEAD, title_justify="left")
+    for column in ("assignment", "notebook", "case", "score", "ok", ""):
+        table.add_column(column, overflow="fold")
+    style = {"yes": "[green]yes[/]", "NO": "[red]NO[/]", "skip": "[yellow]skip[/]"}
+    for r in rows:
+        table.add_row(r.assignment, r.notebook, r.case, r.score, style[r.verdict], r.note)
+    terminal = Console()
+    console = Console(width=min(terminal.width, TABLE_WIDTH) if terminal.is_terminal else TABLE_WIDTH)
     console.print(table)
+    # Details are plain text below the table (no markup: they quote student-facing messages),
+    # whole: a terminal wraps them, a CI log keeps each on its lines.
+    for line in detail_lines(details):
+        print(line)
+    if details:
+        print("the whole feedback of one case: mlgrader validate ASSIGNMENT --show CASE (solution, stub, a variant)")
 
 
 # --- grade-batch -----------------------------------------------------------------------------
@@ -339,6 +353,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="course directory (default: .)")
     p.add_argument("--json", action="store_true", help="print what was written or is stale as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="name each file written")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("validate", help="prove each assignment's tests",
@@ -348,7 +363,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     p.add_argument("--root", default=".", help="course directory (default: .)")
     p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the results as JSON (each case's whole detail and grade, messages unclipped)")
+    p.add_argument("--show", metavar="CASE",
+                   help="grade only this case (solution, stub, or a variant's name) and print the whole "
+                        "feedback a student would get for it")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("grade", help="grade one notebook",
