@@ -162,6 +162,29 @@ def _cmd_grade(args) -> int:
     return EXIT_OK
 
 
+# --- check ---------------------------------------------------------------------------------
+
+
+def _cmd_check(args) -> int:
+    from .bundle import BundleError
+    from .config import ConfigError
+    from .grading.public_checks import check_notebook
+    from .results import feedback_text
+    from .sandbox.limits import SandboxError
+
+    try:
+        checked = check_notebook(Path(args.notebook), args.assignment, _config(args))
+    except (BundleError, SandboxError, ConfigError) as exc:
+        _error("check", exc)
+        return EXIT_USAGE
+    if args.json:
+        print(checked.result.to_json())
+        return EXIT_OK
+    print(feedback_text(checked.result))
+    print(f"public checks only ({checked.bundles}): the final grade also runs hidden tests")
+    return EXIT_OK
+
+
 # --- validate --------------------------------------------------------------------------------
 
 
@@ -336,6 +359,50 @@ def _cmd_import(args) -> int:
     return EXIT_OK
 
 
+# --- preview ---------------------------------------------------------------------------------
+
+
+def _cmd_preview(args) -> int:
+    from .authoring.errors import AuthoringError
+    from .bundle import BundleError
+    from .config import ConfigError
+    from .sandbox.limits import SandboxError
+    from .validate import StaleBuildError
+    from .validate.preview import preview
+
+    try:
+        made = preview(Path(args.root), args.assignment, _path(args.out), _config(args))
+    except StaleBuildError as exc:
+        _error("preview", exc)
+        return EXIT_PROBLEM
+    except (AuthoringError, BundleError, SandboxError, ConfigError) as exc:
+        _error("preview", exc)
+        return EXIT_USAGE
+    for pair in made.pairs:
+        print(f"{made.assignment}/{pair.notebook}: release {made.folder / pair.release}, "
+              f"stub's feedback {made.folder / pair.feedback} ({pair.score})")
+    print(f"side by side: {made.index}")
+    return EXIT_OK
+
+
+# --- new -------------------------------------------------------------------------------------
+
+
+def _cmd_new(args) -> int:
+    from .authoring.errors import AuthoringError
+    from .authoring.scaffold import new_assignment
+
+    try:
+        made = new_assignment(Path(args.root), args.assignment, args.copy_from)
+    except AuthoringError as exc:
+        _error("new", exc)
+        return EXIT_USAGE
+    for rel in made.written:
+        print(f"wrote {rel}" + (f" (from {made.copied_from})" if made.copied_from else ""))
+    print(f"next: mlgrader build {made.assignment} && mlgrader validate {made.assignment}")
+    return EXIT_OK
+
+
 # --- the parser ------------------------------------------------------------------------------
 
 
@@ -389,6 +456,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
     p.set_defaults(func=_cmd_grade)
 
+    p = sub.add_parser("check", help="run a notebook's public checks, as a student's run does",
+                       description="Grade a notebook with the public checks only (the tests students see, no "
+                                   "hidden test), in the same sandbox and with the same messages as grading. The "
+                                   "public bundle is .mlgrader/autograder in the notebook's folder or above (a "
+                                   "student's repository), else classroom/<assignment>/.mlgrader/autograder of the "
+                                   "course. Exit 0 whenever a grade was produced, however low.")
+    p.add_argument("notebook", metavar="NOTEBOOK.ipynb")
+    p.add_argument("--assignment", help="default: read from the notebook's metadata")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object (as grade --json)")
+    p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
+    p.set_defaults(func=_cmd_check)
+
     p = sub.add_parser("grade-batch", help="grade many notebooks in parallel",
                        description="Grade every notebook under the given folders or globs; write "
                                    "grades.csv and per-student feedback.")
@@ -438,6 +517,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gradebook", metavar="DB_URL",
                    help="count the manual scores graders entered in this nbgrader gradebook (formgrader)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("preview", help="the student's view: the release notebook beside a stub's feedback",
+                       description="Write into one folder the release notebook(s) of ASSIGNMENT (.ipynb, and .html "
+                                   "where nbconvert is installed), the HTML feedback an untouched release notebook "
+                                   "gets when graded, and index.html with the two side by side; print where. "
+                                   "Refuses (exit 1) a build older than its solution sources.")
+    p.add_argument("assignment", metavar="ASSIGNMENT")
+    p.add_argument("--root", default=".", help="course directory (default: .)")
+    p.add_argument("--out", metavar="DIR", help="default: .mlgrader-cache/preview/ASSIGNMENT in the course")
+    p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
+    p.set_defaults(func=_cmd_preview)
+
+    p = sub.add_parser("new", help="start an assignment: solutions/ASSIGNMENT/ that builds and validates",
+                       description="Write solutions/ASSIGNMENT/<notebook>.py and variants.toml: one exercise, a "
+                                   "test with public and hidden checks, one known-wrong variant, with comments that "
+                                   "teach the format. They build and validate as they are. Refuses (exit 2) when "
+                                   "solutions/ASSIGNMENT exists.")
+    p.add_argument("assignment", metavar="ASSIGNMENT", help="the assignment id, e.g. 07-knn (letters, digits, . - _)")
+    p.add_argument("--from", dest="copy_from", metavar="EXISTING",
+                   help="copy this assignment's solution sources, variants.toml and files/ instead")
+    p.add_argument("--root", default=".", help="course directory (default: .)")
+    p.set_defaults(func=_cmd_new)
 
     from .authoring.importing import FORMAT_HELP  # a few constants: no heavy import at start
 

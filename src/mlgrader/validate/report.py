@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..results import GradeResult, format_points
+from ..results import feedback_text
 from .run import CaseResult, ValidationReport
 
 TABLE_WIDTH = 100
@@ -74,17 +74,3 @@ def show_text(case: CaseResult) -> str:
     if not case.ok:  # what validate missed; when it passed, the detail is one of the messages above
         parts += ["", f"why {verdict(case)}: {case.detail}"]
     return "\n".join(parts)
-
-
-def feedback_text(result: GradeResult) -> str:
-    """A grade as the student reads it, whole: score, tests with their messages, notes, cells."""
-    lines = [f"{result.assignment}/{result.notebook}: {format_points(result.score)} / "
-             f"{format_points(result.max_score)}"]
-    for t in result.tests:
-        lines.append(f"  {t.status:<7} {format_points(t.score):>4} / {format_points(t.max_score):<4} {t.name}")
-        lines.extend("          " + line for line in t.output.strip().splitlines())
-    lines.extend(f"  note: {m}" for m in result.messages)
-    failed_cells = [c for c in result.cells if c.status != "ok"]
-    for c in failed_cells:
-        lines.append(f"  cell {c.status}: {c.label}" + (f": {c.error.strip()}" if c.error else ""))
-    return "\n".join(lines)
