@@ -135,3 +135,16 @@ def test_build_says_what_it_wrote_and_q_silences_it(tmp_path):
     quiet = run_cli("build", "-q", "--root", str(course))
     assert again.stdout == checked.stdout == f"{ASSIGNMENT}: up to date\n"
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    # what validate reads is stale only when the notebooks or the bundle are: not for the
+    # wheel's zips or the student template (they change with the toolkit, not the exercise)
+    from mlgrader.authoring.build import stale_graded_files
+
+    (course / "autograder" / ASSIGNMENT / "gradescope.zip").write_bytes(b"old")
+    (course / "classroom" / ASSIGNMENT / "README.md").write_text("old")
+    assert stale_graded_files(course, [ASSIGNMENT]) == []
+    stray = course / "autograder" / ASSIGNMENT / "tests" / "gradient_descent" / "gone.py"
+    stray.write_text("")
+    release = course / "release" / ASSIGNMENT / "gradient_descent.ipynb"
+    release.write_text(release.read_text().replace("xs", "ys"))
+    assert stale_graded_files(course, [ASSIGNMENT]) == [
+        f"autograder/{ASSIGNMENT}/tests/gradient_descent/gone.py", f"release/{ASSIGNMENT}/gradient_descent.ipynb"]

@@ -108,13 +108,14 @@ def _tops(paths: list[str]) -> str:
     return ", ".join(f"{top}/" for top in GENERATED_DIRS if top in tops)
 
 
-def build_outputs(root: Path, assignments: list[str] | None = None) -> tuple[list[str], dict[str, bytes]]:
-    """Run every step in memory; return the assignments built and their files."""
+def build_outputs(root: Path, assignments: list[str] | None = None,
+                  steps: int = len(PIPELINE)) -> tuple[list[str], dict[str, bytes]]:
+    """Run the first ``steps`` steps (default: all) in memory; return the assignments built and their files."""
     specs = tuple(read_solution(p) for p in solution_files(root, assignments))
     if not specs:
         raise BuildError(f"no solution sources found under {Path(root) / 'solutions'}")
     outputs: dict[str, bytes] = {}
-    for _name, step in PIPELINE:
+    for _name, step in PIPELINE[:steps]:
         outputs.update(step(BuildContext(Path(root), specs, dict(outputs))))
     return sorted({s.assignment for s in specs}), outputs
 
@@ -147,15 +148,26 @@ def build(root: Path, assignments: list[str] | None = None, check: bool = False)
 # student template carry the wheel of the running mlgrader, which changes with every edit of
 # the toolkit, not of the exercise; `build --check` still names them.
 GRADED_DIRS = ("source", "release", "autograder")
+# the steps before the targets make them (the notebooks and the bundle)
+_GRADED_STEPS = [name for name, _step in PIPELINE].index("targets")
 PACKAGED_SUFFIXES = (".zip",)
 
 
 def stale_graded_files(root: Path, assignments: list[str] | None = None) -> list[str]:
     """The files of ``source/``, ``release/`` and ``autograder/`` (zips aside) that a build
-    would change, add or remove: what a validation would wrongly read as the exercise."""
-    report = build(root, assignments, check=True)
-    return [rel for rel in report.stale
-            if rel.split("/", 1)[0] in GRADED_DIRS and not rel.endswith(PACKAGED_SUFFIXES)]
+    would change, add or remove: what a validation would wrongly read as the exercise.
+
+    Only the steps that make them run (not the targets, whose wheel takes most of a build)."""
+    root = Path(root)
+    names, outputs = build_outputs(root, assignments, steps=_GRADED_STEPS)
+
+    def graded(rel: str) -> bool:
+        return rel.split("/", 1)[0] in GRADED_DIRS and not rel.endswith(PACKAGED_SUFFIXES)
+
+    made = {rel: data for rel, data in outputs.items() if graded(rel)}
+    changed = [rel for rel, data in made.items() if not (root / rel).is_file() or (root / rel).read_bytes() != data]
+    extra = [rel for rel in _existing_generated_files(root, names) if graded(rel) and rel not in made]
+    return sorted(changed + extra)
 
 
 def _existing_generated_files(root: Path, assignments: list[str]) -> set[str]:
