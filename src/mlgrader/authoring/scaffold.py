@@ -15,6 +15,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..bundle import HIDDEN_BEGIN, HIDDEN_END
 from .errors import AuthoringError
 from .solution import FILES_FOLDER
 
@@ -66,7 +67,10 @@ def new_assignment(root: Path, assignment: str, copy_from: str | None = None) ->
 def _fill(template: str, assignment: str, notebook: str) -> str:
     title = re.sub(r"^[0-9]+[-_.]*", "", assignment).replace("-", " ").replace("_", " ").strip().capitalize()
     return (template.replace("__ASSIGNMENT__", assignment).replace("__NOTEBOOK__", notebook)
-            .replace("__TITLE__", title or assignment))
+            .replace("__TITLE__", title or assignment)
+            # tokens, not the markers: tests/test_classroom.py looks for hidden-region lines in the
+            # wheel that carries this module, and the markers are lines of every hidden region
+            .replace("__HIDDEN_BEGIN__", HIDDEN_BEGIN).replace("__HIDDEN_END__", HIDDEN_END))
 
 
 def _copy(root: Path, folder: Path, assignment: str, copy_from: str) -> Scaffold:
@@ -146,7 +150,7 @@ def mse(predictions, targets):
 # %% grade_id="test-mse" points=2
 from mlgrader.checks import check_close
 
-### BEGIN HIDDEN TESTS
+__HIDDEN_BEGIN__
 # points=N makes this cell a test worth N points. Students see the lines outside this
 # region (the public check below, which they can run); the grader runs the whole cell in
 # its own process, reading `mse` from the notebook through a narrow channel. This block
@@ -163,7 +167,7 @@ check_close(mse(predictions, targets), np.mean(errors ** 2), name="mse on new da
     "took the sum of the squared errors instead of their mean (divide by n)": np.sum(errors ** 2),
     "took the square root of the mean (that is the RMSE)": np.sqrt(np.mean(errors ** 2)),
 })
-### END HIDDEN TESTS
+__HIDDEN_END__
 check_close(mse([1.0, 2.0], [1.0, 4.0]), 2.0, name="mse([1, 2], [1, 4])")
 '''
 
