@@ -39,6 +39,7 @@ class Variant:
     source: str | None = None
     needs: str | None = None  # "gpu" or "no-gpu": the mistake only shows on such a machine
     where: str = ""  # "path/variants.toml:LINE" of its [[variant]] header: errors name it
+    find_where: str = ""  # the same for its find = line, where an unfound text is reported
 
     @property
     def label(self) -> str:
@@ -70,18 +71,26 @@ def load_variants(path: Path) -> list[Variant]:
     items = data.get("variant", [])
     lines = _header_lines(text)
     if len(lines) != len(items):  # [[variant]] written some other way: name the file only
-        lines = [None] * len(items)
-    return [_variant(item, f"{path}:{line}" if line else str(path), number)
-            for number, (item, line) in enumerate(zip(items, lines), start=1)]
+        return [_variant(item, str(path), str(path), number) for number, item in enumerate(items, start=1)]
+    ends = [*lines[1:], len(text.splitlines()) + 1]
+    return [_variant(item, f"{path}:{line}", f"{path}:{_key_line(text, 'find', line, end) or line}", number)
+            for number, (item, line, end) in enumerate(zip(items, lines, ends), start=1)]
 
 
-def _variant(item: dict, where: str, number: int) -> Variant:
+def _key_line(text: str, key: str, start: int, end: int) -> int | None:
+    """The line of ``key = ...`` between lines ``start`` and ``end`` (1-based, end excluded)."""
+    pattern = re.compile(rf"^\s*{key}\s*=")
+    return next((n for n, line in enumerate(text.splitlines()[start - 1:end - 1], start=start) if pattern.match(line)),
+                None)
+
+
+def _variant(item: dict, where: str, find_where: str, number: int) -> Variant:
     try:
         variant = Variant(
             name=item["name"], cell=item["cell"], lose=tuple(item["lose"]),
             message=item.get("message", ""), notebook=item.get("notebook"),
             find=item.get("find"), replace=item.get("replace"), source=item.get("source"),
-            needs=item.get("needs"), where=where,
+            needs=item.get("needs"), where=where, find_where=find_where,
         )
     except KeyError as exc:
         raise VariantError(f"{where}: variant {number} lacks {exc}") from None
@@ -104,7 +113,8 @@ def apply_variant(nb: nbformat.NotebookNode, variant: Variant) -> nbformat.Noteb
     else:
         count = cell.source.count(variant.find)
         if count != 1:
-            raise VariantError(f"{variant.label}: the text to find occurs {count} times in cell {variant.cell}")
+            at = f"{variant.find_where}: variant {variant.name}" if variant.find_where else variant.label
+            raise VariantError(f"{at}: the text to find occurs {count} times in cell {variant.cell}")
         cell.source = cell.source.replace(variant.find, variant.replace)
     return edited
 
