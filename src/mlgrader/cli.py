@@ -216,6 +216,7 @@ def _cmd_validate(args) -> int:
 def _print_validation_table(report) -> None:
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from .validate.report import TABLE_WIDTH, detail_lines, table_rows
@@ -225,8 +226,9 @@ def _print_validation_table(report) -> None:
     for column in ("assignment", "notebook", "case", "score", "ok", ""):
         table.add_column(column, overflow="fold")
     style = {"yes": "[green]yes[/]", "NO": "[red]NO[/]", "skip": "[yellow]skip[/]"}
-    for r in rows:
-        table.add_row(r.assignment, r.notebook, r.case, r.score, style[r.verdict], r.note)
+    for r in rows:  # names come from folders and variants.toml: never rich markup
+        table.add_row(escape(r.assignment), escape(r.notebook), escape(r.case), r.score, style[r.verdict],
+                      escape(r.note))
     terminal = Console()
     console = Console(width=min(terminal.width, TABLE_WIDTH) if terminal.is_terminal else TABLE_WIDTH)
     console.print(table)
