@@ -91,7 +91,7 @@ def test_the_validate_table_fits_100_columns_with_details_below(validation, caps
     out = capsys.readouterr().out.splitlines()
     table_end = next(i for i, line in enumerate(out) if line.startswith("[1] "))
     assert all(len(line) <= 100 for line in out[:table_end])
-    assert any(line.split()[:3] == [NEW, NOTEBOOK, "no-square"] and line.rstrip().endswith("[1]") for line in out)
+    assert any(line.split() == [NEW, NOTEBOOK, "no-square", "0/2", "yes", "[1]"] for line in out)
     assert out[table_end].startswith(f"[1] {NEW}/{NOTEBOOK} variant no-square (yes): test-mse: mse on new data is 0.125")
     assert any("This looks like: forgot to square" in line for line in out[table_end:])
 

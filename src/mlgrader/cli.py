@@ -222,13 +222,13 @@ def _print_validation_table(report) -> None:
     from .validate.report import TABLE_WIDTH, detail_lines, table_rows
 
     rows, details = table_rows(report)
-    table = Table(title="mlgrader validate", box=box.SIMPLE_HEAD, title_justify="left")
-    for column in ("assignment", "notebook", "case", "score", "ok", ""):
+    table = Table(title="mlgrader validate", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    for column in ("assignment", "notebook", "case", "score", "ok"):
         table.add_column(column, overflow="fold")
     style = {"yes": "[green]yes[/]", "NO": "[red]NO[/]", "skip": "[yellow]skip[/]"}
     for r in rows:  # names come from folders and variants.toml: never rich markup
-        table.add_row(escape(r.assignment), escape(r.notebook), escape(r.case), r.score, style[r.verdict],
-                      escape(r.note))
+        table.add_row(escape(r.assignment), escape(r.notebook), escape(r.case), r.score,
+                      f"{style[r.verdict]} {escape(r.note)}".rstrip())
     terminal = Console()
     console = Console(width=min(terminal.width, TABLE_WIDTH) if terminal.is_terminal else TABLE_WIDTH)
     console.print(table)
