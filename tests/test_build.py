@@ -107,6 +107,44 @@ def test_build_reports_authoring_errors_as_usage_errors(tmp_path):
 
 
 def test_every_command_has_help():
-    for command in ("build", "validate", "grade", "grade-batch"):
+    for command in ("build", "validate", "grade", "grade-batch", "export", "import", "new", "preview", "check"):
         proc = run_cli(command, "--help")
         assert proc.returncode == 0 and "usage: mlgrader" in proc.stdout
+
+
+def test_authoring_errors_start_with_file_and_line(tmp_path):
+    path = tmp_path / "solutions" / "x" / "nb.py"
+    path.parent.mkdir(parents=True)
+    path.write_text('# ---\n# jupyter:\n#   mlgrader:\n#     assignment: x\n# ---\n\n# %%\nx = 1\n\n'
+                    '# %% grade_id="t" points=1\n### BEGIN SOLUTION\nx\n### END SOLUTION\n')
+    with pytest.raises(AuthoringError, match=rf"^{path}:10: cell 2: a test cell cannot hold a solution region$"):
+        read_solution(path)
+    path.write_text('# ---\n# jupyter:\n#   mlgrader:\n#     assignment: x\n#     files: [gone.csv]\n# ---\n\n'
+                    '# %%\nx = 1\n')
+    with pytest.raises(AuthoringError, match=rf"^{path}:5: files: 'gone.csv' does not exist"):
+        read_solution(path)
+
+
+def test_build_says_what_it_wrote_and_q_silences_it(tmp_path):
+    course = _course(tmp_path)
+    first = run_cli("build", "--root", str(course))
+    assert first.returncode == 0 and first.stdout.startswith(f"{ASSIGNMENT}: wrote "), first.stderr
+    assert "(source/, release/, autograder/, classroom/)" in first.stdout
+    again = run_cli("build", "--root", str(course))
+    checked = run_cli("build", "--check", "--root", str(course))
+    quiet = run_cli("build", "-q", "--root", str(course))
+    assert again.stdout == checked.stdout == f"{ASSIGNMENT}: up to date\n"
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    # what validate reads is stale only when the notebooks or the bundle are: not for the
+    # wheel's zips or the student template (they change with the toolkit, not the exercise)
+    from mlgrader.authoring.build import stale_graded_files
+
+    (course / "autograder" / ASSIGNMENT / "gradescope.zip").write_bytes(b"old")
+    (course / "classroom" / ASSIGNMENT / "README.md").write_text("old")
+    assert stale_graded_files(course, [ASSIGNMENT]) == []
+    stray = course / "autograder" / ASSIGNMENT / "tests" / "gradient_descent" / "gone.py"
+    stray.write_text("")
+    release = course / "release" / ASSIGNMENT / "gradient_descent.ipynb"
+    release.write_text(release.read_text().replace("xs", "ys"))
+    assert stale_graded_files(course, [ASSIGNMENT]) == [
+        f"autograder/{ASSIGNMENT}/tests/gradient_descent/gone.py", f"release/{ASSIGNMENT}/gradient_descent.ipynb"]

@@ -36,3 +36,52 @@ def test_validate_fails_on_a_variant_that_does_not_lose_points(tmp_path):
     assert proc.returncode == 1
     harmless = next(c for c in report["cases"] if c["case"] == "variant harmless")
     assert not harmless["ok"] and "did not lose points" in harmless["detail"]
+
+
+def _copy_course(tmp_path):
+    import shutil
+
+    course = tmp_path / "course"
+    for top in ("solutions", "source", "release", "autograder"):
+        shutil.copytree(ROOT / top / "01-gradient-descent", course / top / "01-gradient-descent")
+    return course
+
+
+def test_validate_refuses_a_build_older_than_its_solution(tmp_path):
+    course = _copy_course(tmp_path)
+    solution = course / "solutions" / "01-gradient-descent" / "gradient_descent.py"
+    # a hidden expected value changed without `mlgrader build`: validating the old bundle would say yes
+    solution.write_text(solution.read_text().replace("expected = 0.8 ** np.arange(11)", "expected = 1 + 0.8 ** np.arange(11)"))
+    proc = run_cli("validate", "--root", str(course))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("mlgrader validate: stale: run mlgrader build (")
+    assert "autograder/01-gradient-descent/tests/gradient_descent/test-gd-loop.py" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_broken_variants_toml_is_one_line_with_file_and_line(tmp_path):
+    course = _copy_course(tmp_path)
+    variants = course / "solutions" / "01-gradient-descent" / "variants.toml"
+    variants.write_text(variants.read_text().replace('find = "xs[-1] - alpha"', 'find = "xs[-1] - beta"'))
+    proc = run_cli("validate", "--root", str(course))
+    line = next(n for n, text in enumerate(variants.read_text().splitlines(), 1) if 'xs[-1] - beta' in text)
+    assert proc.returncode == 2 and proc.stderr == (
+        f"mlgrader validate: {variants}:{line}: variant gd-wrong-sign: the text to find occurs 0 times in cell gd-loop\n")
+    variants.write_text("[[variant]\nname = 1\n")
+    proc = run_cli("validate", "--root", str(course))
+    assert proc.returncode == 2 and proc.stderr.startswith(f"mlgrader validate: {variants}:1: not valid TOML")
+    assert len(proc.stderr.splitlines()) == 1
+
+
+def test_show_prints_the_whole_feedback_of_one_variant(tmp_path):
+    proc = run_cli("validate", "01-gradient-descent", "--show", "gd-wrong-sign")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.startswith("01-gradient-descent/gradient_descent variant gd-wrong-sign: yes\n")
+    # every line of the check's message, the hint included: nothing clipped
+    assert "first difference at xs[1]: expected 0.8, found 1.2" in out
+    assert "max abs difference" in out and "(tolerance: rtol=1e-05, atol=1e-08)" in out
+    assert "This looks like: added the gradient instead of subtracting it (wrong sign: step downhill, x - alpha * f'(x))." in out
+    assert "passed     1 / 1    test-derivative" in out
+    proc = run_cli("validate", "01-gradient-descent", "--show", "no-such-variant")
+    assert proc.returncode == 2 and "no case 'no-such-variant'" in proc.stderr

@@ -19,6 +19,10 @@ imports torch itself.
 Mistakes by the *test author* (a bad ``threshold``, an ``expected`` value that is not
 numeric) raise ``ValueError``/``TypeError`` instead, so they are never blamed on the
 student.
+
+Every check takes ``name=``: what its message calls the value (``"xs"``,
+``"df(x) on an array"``), so that the student knows which of their values is wrong. A
+test stops at its first failing check, and that check's message is the test's feedback.
 """
 
 from __future__ import annotations
@@ -77,6 +81,14 @@ class CheckFailure(AssertionError):
         expected: short text form of what was expected, or None.
         found: short text form of what was found, or None.
         hint: the likely mistake and what to try, or None.
+
+    A test may raise it itself for a condition no check covers; the grader shows its
+    message like a check's. Example::
+
+        history = [0.9, 0.5, 0.3, 0.2, 0.15, 0.12, 0.1, 0.09, 0.08, 0.08]   # from the notebook
+        if len(history) != 10:
+            raise CheckFailure(f"history has {len(history)} entries, expected one per epoch (10)",
+                               hint="append the loss once per epoch, after the inner loop")
     """
 
     def __init__(
@@ -258,6 +270,10 @@ def to_numpy(value: Any, *, name: str = "value") -> np.ndarray:
     numpy arrays and scalars, and torch tensors on any device, with ``requires_grad``
     or in half precision. Raises :class:`CheckFailure` for anything that is not
     numeric (None, text, functions, models), naming ``name`` in the message.
+
+    Example::
+
+        to_numpy([[1, 2], [3, 4]], name="matrix")   # array([[1, 2], [3, 4]]), int64
     """
     if value is None:
         raise CheckFailure(
@@ -458,7 +474,16 @@ def _shape_of(value: Any, name: str) -> tuple[int, ...]:
 
 
 def check_shape(actual: Any, shape: int | Sequence[int | None], *, name: str = "value") -> None:
-    """Fail unless ``actual`` has ``shape``; None entries in ``shape`` match any size."""
+    """Fail unless ``actual`` has ``shape``; None entries in ``shape`` match any size.
+
+    ``actual`` is anything :func:`to_numpy` takes (a list, an array, a tensor); ``shape``
+    is an int (one dimension) or a sequence. The message names the likely mistake where
+    the shapes tell it (a transposed matrix, a missing or extra dimension).
+
+    Example::
+
+        check_shape(np.zeros((32, 10)), (None, 10), name="logits")  # any batch size, 10 classes
+    """
     expected = (shape,) if isinstance(shape, int) else tuple(shape)
     if not all(d is None or isinstance(d, (int, np.integer)) for d in expected):
         raise ValueError(f"check_shape: shape must hold ints or None, got {shape!r}")
@@ -490,7 +515,15 @@ def _non_finite_failure(name: str, a: np.ndarray, bad: np.ndarray, expected: np.
 
 
 def check_finite(actual: Any, *, name: str = "value") -> None:
-    """Fail if ``actual`` contains NaN or infinity."""
+    """Fail if ``actual`` contains NaN or infinity.
+
+    ``actual`` is anything :func:`to_numpy` takes. The message says where the first bad
+    value is and suggests the usual causes (a learning rate too large, log(0), 0/0).
+
+    Example::
+
+        check_finite(np.array([0.5, 0.25]), name="the weights after training")
+    """
     a = to_numpy(actual, name=name)
     bad = ~np.isfinite(a)
     if bad.any():
@@ -602,9 +635,21 @@ def check_close(
     """Fail unless ``actual`` equals ``expected`` within ``|a - e| <= atol + rtol * |e|``.
 
     Works for numbers, sequences, arrays and tensors alike, whatever their device or
-    dtype. ``mistakes`` maps a description of a common mistake to the (wrong) value that
-    mistake produces; when ``actual`` matches one, the message names it. ``hint`` is
-    added to every failure.
+    dtype. ``actual`` is the student's value and ``expected`` the right one; their shapes
+    must match. ``rtol`` (relative, default 1e-5) and ``atol`` (absolute, default 1e-8) are
+    the tolerances, as in ``numpy.isclose``; the message states them. ``mistakes`` maps a
+    description of a common mistake to the (wrong) value that mistake produces; when
+    ``actual`` matches one (within the same tolerances), the message names it ("This looks
+    like: ..."). Otherwise the message may say what the values suggest on its own: the
+    opposite sign, all zeros, a constant factor, a shift by one. ``hint`` is added to
+    every failure.
+
+    Example::
+
+        xs = 0.8 ** np.arange(11)   # the student's iterates
+        check_close(xs, 0.8 ** np.arange(11), name="xs", mistakes={
+            "added the gradient instead of subtracting it (wrong sign)": 1.2 ** np.arange(11),
+        }, hint="x_n = x_(n-1) - alpha * f'(x_(n-1))")
     """
     try:
         _compare_close(actual, expected, rtol=rtol, atol=atol, name=name, mistakes=mistakes)
@@ -660,7 +705,18 @@ def _text_hint(actual: str, expected: str) -> str | None:
 
 
 def check_equal(actual: Any, expected: Any, *, name: str = "value", hint: str | None = None) -> None:
-    """Fail unless ``actual == expected`` exactly (ints, strings, tuples, arrays, tensors)."""
+    """Fail unless ``actual == expected`` exactly (ints, strings, tuples, arrays, tensors).
+
+    ``actual`` is the student's value, ``expected`` the right one; no tolerance (use
+    :func:`check_close` for floats). Arrays and tensors must have the same shape and
+    values. Text that differs only in case or surrounding whitespace is said so; ``hint``
+    is added to every failure.
+
+    Example::
+
+        predicted_class = int(np.argmax([0.1, 0.2, 0.1, 0.6]))   # the student's value
+        check_equal(predicted_class, 3, name="the predicted class", hint="argmax over the last axis")
+    """
     try:
         _compare_equal(actual, expected, name)
     except CheckFailure as exc:
@@ -785,6 +841,12 @@ def check_type(value: Any, typename: str | Sequence[str], *, name: str = "value"
     tuple of such names (any may match). Works on the grader's remote proxies, which
     report their classes through ``__mlgrader_type_names__``; never use ``isinstance``
     on notebook objects in tests.
+
+    Example::
+
+        check_type(np.zeros(3), "numpy.ndarray", name="weights")
+        check_type(np.exp, "callable", name="softmax")   # a test would pass the notebook's function
+        # check_type(model, "torch.nn.Module", name="model") for a model, proxy or not
     """
     wanted = (typename,) if isinstance(typename, str) else tuple(typename)
     wanted = tuple(_normalise_type_name(w) for w in wanted)
@@ -906,6 +968,11 @@ def check_loss_curve(
     last value below the first), so that single noisy SGD steps do not decide; and the
     last value is below ``final_below`` if given. ``losses`` may be a list of floats or
     of 0-d tensors (``losses.append(loss)`` without ``.item()``), an array or a tensor.
+
+    Example::
+
+        losses = [2.3, 1.1, 0.7, 0.5, 0.42, 0.4]   # one per epoch
+        check_loss_curve(losses, name="the training loss", min_length=5, final_below=0.5)
     """
     if tolerance < 0 or min_length < 0:
         raise ValueError("check_loss_curve: tolerance and min_length must not be negative")
@@ -991,6 +1058,10 @@ def accuracy(predictions: Any, labels: Any) -> float:
 
     ``predictions`` are class indices (N,) or scores, logits or probabilities (N, C)
     (the predicted class is the argmax over the last axis); ``labels`` are (N,).
+
+    Example::
+
+        accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([1, 1]))   # 0.5
     """
     predicted, y, _ = _predicted_classes(predictions, labels)
     return float(np.mean(predicted == y))
@@ -1028,7 +1099,18 @@ def check_accuracy(predictions: Any, labels: Any, *, threshold: float, name: str
     Returns None on purpose: nbgrader reads the value a test cell ends with as partial
     credit, so a check must not leave one behind. Use :func:`accuracy` for the number.
 
-    ``threshold`` is a fraction in [0, 1].
+    ``predictions`` and ``labels`` are as for :func:`accuracy`; ``threshold`` is a
+    fraction in [0, 1], compared without tolerance. The test should compute
+    ``predictions`` itself on data the grader owns (a held-out set), calling the student's
+    model. Its message gives both accuracies as percentages, with a built-in hint: a model
+    that predicts one class for every example; an accuracy about chance level ("is the
+    trained model evaluated (not a fresh one)?", said also of models that are not trained);
+    else "train longer, tune the learning rate". It takes no ``hint=`` (yet).
+
+    Example::
+
+        logits = np.array([[2.0, 0.1], [0.3, 1.5], [1.2, 0.4]])   # model(x_test), say
+        check_accuracy(logits, np.array([0, 1, 0]), threshold=0.9, name="test accuracy")
     """
     if not 0 <= threshold <= 1:
         raise ValueError(f"check_accuracy: threshold is a fraction in [0, 1], got {threshold!r}")
@@ -1061,7 +1143,16 @@ def _sums_to_one(p: np.ndarray, axis: int) -> bool:
 
 
 def check_probabilities(p: Any, *, axis: int = -1, name: str = "probabilities") -> None:
-    """Fail unless ``p`` is finite, non-negative and sums to 1 along ``axis`` (atol 1e-5)."""
+    """Fail unless ``p`` is finite, non-negative and sums to 1 along ``axis`` (atol 1e-5).
+
+    ``p`` is anything :func:`to_numpy` takes, at least one-dimensional; ``axis`` is the
+    axis of the classes (default the last). The message says which row is wrong and how
+    (a negative entry, a sum that is not 1: logits or log-probabilities passed instead?).
+
+    Example::
+
+        check_probabilities(np.array([[0.2, 0.8], [0.5, 0.5]]), name="softmax(logits)")
+    """
     values = to_numpy(p, name=name)
     if values.ndim == 0:
         raise CheckFailure(f"{name} is a single number ({_format_number(values.item())}), expected an array of probabilities.")

@@ -104,18 +104,19 @@ def _cmd_build(args) -> int:
         return EXIT_PROBLEM
     if args.json:
         print(json.dumps(report.__dict__, indent=1))
-    if args.check:
-        if report.stale:
-            print("mlgrader build --check: stale generated files (run `mlgrader build`):", file=sys.stderr)
-            for rel in report.stale:
-                print(f"  {rel}", file=sys.stderr)
-            return EXIT_PROBLEM
-        return EXIT_OK
-    if args.verbose:
+    if args.check and report.stale:
+        print("mlgrader build --check: stale generated files (run `mlgrader build`):", file=sys.stderr)
+        for rel in report.stale:
+            print(f"  {rel}", file=sys.stderr)
+        return EXIT_PROBLEM
+    if args.verbose and not args.json:
         for rel in report.written:
             print(f"wrote {rel}")
         for rel in report.removed:
             print(f"removed {rel}")
+    if not (args.quiet or args.json):
+        for line in report.summary_lines():
+            print(line)
     return EXIT_OK
 
 
@@ -161,44 +162,82 @@ def _cmd_grade(args) -> int:
     return EXIT_OK
 
 
+# --- check ---------------------------------------------------------------------------------
+
+
+def _cmd_check(args) -> int:
+    from .bundle import BundleError
+    from .config import ConfigError
+    from .grading.public_checks import check_notebook
+    from .results import feedback_text
+    from .sandbox.limits import SandboxError
+
+    try:
+        checked = check_notebook(Path(args.notebook), args.assignment, _config(args))
+    except (BundleError, SandboxError, ConfigError) as exc:
+        _error("check", exc)
+        return EXIT_USAGE
+    if args.json:
+        print(checked.result.to_json())
+        return EXIT_OK
+    print(feedback_text(checked.result))
+    print(f"public checks only ({checked.bundles}): the final grade also runs hidden tests")
+    return EXIT_OK
+
+
 # --- validate --------------------------------------------------------------------------------
 
 
 def _cmd_validate(args) -> int:
+    from .authoring.errors import AuthoringError
     from .config import ConfigError
-    from .validate import VariantError, validate
+    from .validate import StaleBuildError, VariantError, validate
+    from .validate.report import show_text
 
     try:
         with _ProgressBar("validating") as progress:
             report = validate(Path(args.root), args.assignments or None, _config(args),
-                              autograder_dir=Path(args.root) / "autograder", progress=progress)
-    except (VariantError, ConfigError) as exc:
+                              autograder_dir=Path(args.root) / "autograder", progress=progress, only=args.show)
+    except StaleBuildError as exc:
+        _error("validate", exc)
+        return EXIT_PROBLEM
+    except (VariantError, ConfigError, AuthoringError) as exc:
         _error("validate", exc)
         return EXIT_USAGE
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
+    elif args.show:
+        print("\n\n".join(show_text(case) for case in report.cases))
     else:
         _print_validation_table(report)
     return EXIT_OK if report.ok else EXIT_PROBLEM
 
 
 def _print_validation_table(report) -> None:
+    from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="mlgrader validate")
+    from .validate.report import TABLE_WIDTH, detail_lines, table_rows
+
+    rows, details = table_rows(report)
+    table = Table(title="mlgrader validate", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     for column in ("assignment", "notebook", "case", "score", "ok"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    for c in report.cases:
-        table.add_row(c.assignment, c.notebook, c.case, f"{c.score:g}/{c.max_score:g}",
-                      "[yellow]skip[/]" if c.skipped else "[green]yes[/]" if c.ok else "[red]NO[/]",
-                      escape(c.detail))
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)  # CI logs: keep one row per line
+        table.add_column(column, overflow="fold")
+    style = {"yes": "[green]yes[/]", "NO": "[red]NO[/]", "skip": "[yellow]skip[/]"}
+    for r in rows:  # names come from folders and variants.toml: never rich markup
+        table.add_row(escape(r.assignment), escape(r.notebook), escape(r.case), r.score,
+                      f"{style[r.verdict]} {escape(r.note)}".rstrip())
+    terminal = Console()
+    console = Console(width=min(terminal.width, TABLE_WIDTH) if terminal.is_terminal else TABLE_WIDTH)
     console.print(table)
+    # Details are plain text below the table (no markup: they quote student-facing messages),
+    # whole: a terminal wraps them, a CI log keeps each on its lines.
+    for line in detail_lines(details):
+        print(line)
+    if details:
+        print("the whole feedback of one case: mlgrader validate ASSIGNMENT --show CASE (solution, stub, a variant)")
 
 
 # --- grade-batch -----------------------------------------------------------------------------
@@ -323,6 +362,50 @@ def _cmd_import(args) -> int:
     return EXIT_OK
 
 
+# --- preview ---------------------------------------------------------------------------------
+
+
+def _cmd_preview(args) -> int:
+    from .authoring.errors import AuthoringError
+    from .bundle import BundleError
+    from .config import ConfigError
+    from .sandbox.limits import SandboxError
+    from .validate import StaleBuildError
+    from .validate.preview import preview
+
+    try:
+        made = preview(Path(args.root), args.assignment, _path(args.out), _config(args))
+    except StaleBuildError as exc:
+        _error("preview", exc)
+        return EXIT_PROBLEM
+    except (AuthoringError, BundleError, SandboxError, ConfigError) as exc:
+        _error("preview", exc)
+        return EXIT_USAGE
+    for pair in made.pairs:
+        print(f"{made.assignment}/{pair.notebook}: release {made.folder / pair.release}, "
+              f"stub's feedback {made.folder / pair.feedback} ({pair.score})")
+    print(f"side by side: {made.index}")
+    return EXIT_OK
+
+
+# --- new -------------------------------------------------------------------------------------
+
+
+def _cmd_new(args) -> int:
+    from .authoring.errors import AuthoringError
+    from .authoring.scaffold import new_assignment
+
+    try:
+        made = new_assignment(Path(args.root), args.assignment, args.copy_from)
+    except AuthoringError as exc:
+        _error("new", exc)
+        return EXIT_USAGE
+    for rel in made.written:
+        print(f"wrote {rel}" + (f" (from {made.copied_from})" if made.copied_from else ""))
+    print(f"next: mlgrader build {made.assignment} && mlgrader validate {made.assignment}")
+    return EXIT_OK
+
+
 # --- the parser ------------------------------------------------------------------------------
 
 
@@ -340,6 +423,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="course directory (default: .)")
     p.add_argument("--json", action="store_true", help="print what was written or is stale as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="name each file written")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("validate", help="prove each assignment's tests",
@@ -349,7 +433,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     p.add_argument("--root", default=".", help="course directory (default: .)")
     p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the results as JSON (each case's whole detail and grade, messages unclipped)")
+    p.add_argument("--show", metavar="CASE",
+                   help="grade only this case (solution, stub, or a variant's name) and print the whole "
+                        "feedback a student would get for it")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("grade", help="grade one notebook",
@@ -370,6 +458,18 @@ def parser() -> argparse.ArgumentParser:
                    help="also append the markdown table to FILE.md (e.g. $GITHUB_STEP_SUMMARY)")
     p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("check", help="run a notebook's public checks, as a student's run does",
+                       description="Grade a notebook with the public checks only (the tests students see, no "
+                                   "hidden test), in the same sandbox and with the same messages as grading. The "
+                                   "public bundle is .mlgrader/autograder in the notebook's folder or above (a "
+                                   "student's repository), else classroom/<assignment>/.mlgrader/autograder of the "
+                                   "course. Exit 0 whenever a grade was produced, however low.")
+    p.add_argument("notebook", metavar="NOTEBOOK.ipynb")
+    p.add_argument("--assignment", help="default: read from the notebook's metadata")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object (as grade --json)")
+    p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("grade-batch", help="grade many notebooks in parallel",
                        description="Grade every notebook under the given folders or globs; write "
@@ -420,6 +520,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gradebook", metavar="DB_URL",
                    help="count the manual scores graders entered in this nbgrader gradebook (formgrader)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("preview", help="the student's view: the release notebook beside a stub's feedback",
+                       description="Write into one folder the release notebook(s) of ASSIGNMENT (.ipynb, and .html "
+                                   "where nbconvert is installed), the HTML feedback an untouched release notebook "
+                                   "gets when graded, and index.html with the two side by side; print where. "
+                                   "Refuses (exit 1) a build older than its solution sources.")
+    p.add_argument("assignment", metavar="ASSIGNMENT")
+    p.add_argument("--root", default=".", help="course directory (default: .)")
+    p.add_argument("--out", metavar="DIR", help="default: .mlgrader-cache/preview/ASSIGNMENT in the course")
+    p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
+    p.set_defaults(func=_cmd_preview)
+
+    p = sub.add_parser("new", help="start an assignment: solutions/ASSIGNMENT/ that builds and validates",
+                       description="Write solutions/ASSIGNMENT/<notebook>.py and variants.toml: one exercise, a "
+                                   "test with public and hidden checks, one known-wrong variant, with comments that "
+                                   "teach the format. They build and validate as they are. Refuses (exit 2) when "
+                                   "solutions/ASSIGNMENT exists.")
+    p.add_argument("assignment", metavar="ASSIGNMENT", help="the assignment id, e.g. 07-knn (letters, digits, . - _)")
+    p.add_argument("--from", dest="copy_from", metavar="EXISTING",
+                   help="copy this assignment's solution sources, variants.toml and files/ instead")
+    p.add_argument("--root", default=".", help="course directory (default: .)")
+    p.set_defaults(func=_cmd_new)
 
     from .authoring.importing import FORMAT_HELP  # a few constants: no heavy import at start
 

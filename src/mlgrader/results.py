@@ -265,3 +265,18 @@ def format_points(x: float) -> str:
     """Points as people read them, everywhere: ``3``, ``2.5``, ``0.33`` (at most two decimals)."""
     x = float(x)
     return str(int(x)) if x.is_integer() else f"{round(x, 2):g}"
+
+
+def feedback_text(result: GradeResult) -> str:
+    """A grade as the student reads it, whole (``summary_text`` keeps 6 lines of a message):
+    the score, each test with its whole message, the notes, the cells that did not run well."""
+    lines = [f"{result.assignment}/{result.notebook}: {format_points(result.score)} / "
+             f"{format_points(result.max_score)}"]
+    for t in result.tests:
+        lines.append(f"  {t.status:<7} {format_points(t.score):>4} / {format_points(t.max_score):<4} {t.name}")
+        lines.extend("          " + line for line in t.output.strip().splitlines())
+    lines.extend(f"  note: {m}" for m in result.messages)
+    for c in result.cells:
+        if c.status != "ok":
+            lines.append(f"  cell {c.status}: {c.label}" + (f": {c.error.strip()}" if c.error else ""))
+    return "\n".join(lines)

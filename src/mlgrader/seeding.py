@@ -17,6 +17,10 @@ def seed_everything(seed: int = 0, *, import_torch: bool = True) -> int:
     With ``import_torch`` torch is imported when it is installed (a notebook may import it
     only after seeding); without, torch is seeded only if something imported it already, so
     that a numpy-only kernel or grader never pays for importing torch.
+
+    Example::
+
+        seed_everything(0, import_torch=False)   # random, numpy (and torch, if imported)
     """
     if isinstance(seed, bool) or not isinstance(seed, int) and not _is_numpy_integer(seed):
         raise ValueError(f"seed_everything: seed must be an int in [0, 2**32), got {seed!r}")

@@ -77,14 +77,45 @@ class BuildReport:
     stale: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
+    def summary_lines(self) -> list[str]:
+        """One line per assignment: what was written or removed (or is stale), else "up to date"."""
+        lines = []
+        for name in self.assignments:
+            written, removed, stale = (_of(name, paths) for paths in (self.written, self.removed, self.stale))
+            if stale:
+                lines.append(f"{name}: {_count(len(stale), 'stale file')}")
+            elif written or removed:
+                done = [f"wrote {_count(len(written), 'file')}" if written else "",
+                        f"removed {_count(len(removed), 'file')}" if removed else ""]
+                lines.append(f"{name}: {', '.join(d for d in done if d)} ({_tops(written + removed)})")
+            else:
+                lines.append(f"{name}: up to date")
+        return lines
 
-def build_outputs(root: Path, assignments: list[str] | None = None) -> tuple[list[str], dict[str, bytes]]:
-    """Run every step in memory; return the assignments built and their files."""
+
+def _of(assignment: str, paths: list[str]) -> list[str]:
+    """The generated paths (``<top>/<assignment>/...``) that belong to one assignment."""
+    return [p for p in paths if p.split("/")[1:2] == [assignment]]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _tops(paths: list[str]) -> str:
+    """Which generated folders the paths lie in, in build order: "source/, release/"."""
+    tops = {p.split("/", 1)[0] for p in paths}
+    return ", ".join(f"{top}/" for top in GENERATED_DIRS if top in tops)
+
+
+def build_outputs(root: Path, assignments: list[str] | None = None,
+                  steps: int = len(PIPELINE)) -> tuple[list[str], dict[str, bytes]]:
+    """Run the first ``steps`` steps (default: all) in memory; return the assignments built and their files."""
     specs = tuple(read_solution(p) for p in solution_files(root, assignments))
     if not specs:
         raise BuildError(f"no solution sources found under {Path(root) / 'solutions'}")
     outputs: dict[str, bytes] = {}
-    for _name, step in PIPELINE:
+    for _name, step in PIPELINE[:steps]:
         outputs.update(step(BuildContext(Path(root), specs, dict(outputs))))
     return sorted({s.assignment for s in specs}), outputs
 
@@ -111,6 +142,32 @@ def build(root: Path, assignments: list[str] | None = None, check: bool = False)
             (root / rel).unlink()
             report.removed.append(rel)
     return report
+
+
+# What validation and grading read of a build: the notebooks and the bundle. The zips and the
+# student template carry the wheel of the running mlgrader, which changes with every edit of
+# the toolkit, not of the exercise; `build --check` still names them.
+GRADED_DIRS = ("source", "release", "autograder")
+# the steps before the targets make them (the notebooks and the bundle)
+_GRADED_STEPS = [name for name, _step in PIPELINE].index("targets")
+PACKAGED_SUFFIXES = (".zip",)
+
+
+def stale_graded_files(root: Path, assignments: list[str] | None = None) -> list[str]:
+    """The files of ``source/``, ``release/`` and ``autograder/`` (zips aside) that a build
+    would change, add or remove: what a validation would wrongly read as the exercise.
+
+    Only the steps that make them run (not the targets, whose wheel takes most of a build)."""
+    root = Path(root)
+    names, outputs = build_outputs(root, assignments, steps=_GRADED_STEPS)
+
+    def graded(rel: str) -> bool:
+        return rel.split("/", 1)[0] in GRADED_DIRS and not rel.endswith(PACKAGED_SUFFIXES)
+
+    made = {rel: data for rel, data in outputs.items() if graded(rel)}
+    changed = [rel for rel, data in made.items() if not (root / rel).is_file() or (root / rel).read_bytes() != data]
+    extra = [rel for rel in _existing_generated_files(root, names) if graded(rel) and rel not in made]
+    return sorted(changed + extra)
 
 
 def _existing_generated_files(root: Path, assignments: list[str]) -> set[str]:

@@ -107,12 +107,28 @@ class NotebookSpec:
 
 
 def read_solution(path: Path) -> NotebookSpec:
-    """Parse ``solutions/<assignment>/<notebook>.py`` into a :class:`NotebookSpec`."""
+    """Parse ``solutions/<assignment>/<notebook>.py`` into a :class:`NotebookSpec`.
+
+    Raises :class:`AuthoringError` with one line that starts ``file:line:`` where the
+    line can be told (the cell's ``# %%`` marker, the header's key).
+    """
     path = Path(path)
     try:
-        nb = jupytext.read(path, fmt="py:percent")
+        text = path.read_text(encoding="utf-8")
+        nb = jupytext.reads(text, fmt="py:percent")
     except Exception as exc:  # jupytext raises many kinds; the user needs the file name
-        raise AuthoringError(f"{path}: cannot be read as a jupytext percent file: {exc}") from exc
+        raise AuthoringError(f"{path}: cannot be read as a jupytext percent file: {_one_line(exc)}") from exc
+    try:
+        return _notebook_spec(path, nb, cell_lines(text, len(nb.cells)))
+    except AuthoringError as exc:
+        raise _with_header_line(path, text, exc) from None
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _notebook_spec(path: Path, nb, lines: list[int | None]) -> NotebookSpec:
     options = nb.metadata.get("mlgrader") or {}
     assignment = options.get("assignment") or path.parent.name
     if assignment != path.parent.name:
@@ -120,8 +136,8 @@ def read_solution(path: Path) -> NotebookSpec:
             f"{path}: header says assignment {assignment!r} but the file lives in "
             f"solutions/{path.parent.name}/"
         )
-    cells = tuple(_classify_cells(path, nb.cells))
-    _check_unique_ids(path, cells)
+    cells = tuple(_classify_cells(path, nb.cells, lines))
+    _check_unique_ids(path, cells, lines)
     return NotebookSpec(
         path=path,
         assignment=assignment,
@@ -137,6 +153,54 @@ def read_solution(path: Path) -> NotebookSpec:
         files=declared_files(path, options.get("files", ())),
         stubs=_declared_stubs(path, options.get("stubs")),
     )
+
+
+_CELL_MARKER = re.compile(r"^# %%")
+
+
+def cell_lines(text: str, count: int) -> list[int | None]:
+    """The 1-based line where each of ``count`` cells starts: its ``# %%`` marker (or, for
+    text before the first marker, the first line after the header). None where jupytext
+    made cells that the markers do not account for."""
+    lines = text.splitlines()
+    markers = [number for number, line in enumerate(lines, start=1) if _CELL_MARKER.match(line)]
+    if len(markers) == count:
+        return list(markers)
+    first = _after_header(lines)
+    if len(markers) == count - 1 and first is not None:
+        return [first, *markers]
+    return [None] * count
+
+
+def _after_header(lines: list[str]) -> int | None:
+    """The first non-blank line after the ``# ---`` header (1-based), if any."""
+    start = 0
+    if lines and lines[0].strip() == "# ---":
+        closing = next((i for i in range(1, len(lines)) if lines[i].strip() == "# ---"), None)
+        start = 0 if closing is None else closing + 1
+    return next((i + 1 for i in range(start, len(lines)) if lines[i].strip()), None)
+
+
+def _with_header_line(path: Path, text: str, exc: AuthoringError) -> AuthoringError:
+    """Errors the header caused say ``file: ...``; give them the line of the key they name
+    (``files:``, ``stubs:``, ``assignment``), else the header's ``mlgrader:`` line."""
+    message, prefix = str(exc), f"{path}: "
+    if not message.startswith(prefix):
+        return exc
+    rest = message[len(prefix):]
+    keys = ["mlgrader"] + [k for k in ("assignment", "files", "stubs", "data", "due", "timezone", "late")
+                           if re.search(rf"\b{k}\b", rest)]
+    line = next((_header_key_line(text, key) for key in reversed(keys) if _header_key_line(text, key)), 1)
+    return AuthoringError(f"{path}:{line}: {rest}")
+
+
+def _header_key_line(text: str, key: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.startswith("#"):
+            return None  # past the header
+        if re.match(rf"^#\s+{key}\s*:", line):
+            return number
+    return None
 
 
 def _declared_stubs(path: Path, value) -> dict:
@@ -198,11 +262,15 @@ _DEFAULT_KERNELSPEC = {"display_name": "Python 3", "language": "python", "name":
 _AUTO_ID_PREFIX = {"markdown": "md", "setup": "setup", "editable": "free"}
 
 
-def _classify_cells(path: Path, cells) -> list[CellSpec]:
+def _where(path: Path, number: int, line: int | None) -> str:
+    return f"{path}:{line}: cell {number}" if line else f"{path}: cell {number}"
+
+
+def _classify_cells(path: Path, cells, lines: list[int | None]) -> list[CellSpec]:
     counters = dict.fromkeys(_AUTO_ID_PREFIX, 0)
     out = []
-    for number, cell in enumerate(cells, start=1):
-        where = f"{path}: cell {number}"
+    for number, (cell, line) in enumerate(zip(cells, lines), start=1):
+        where = _where(path, number, line)
         meta = dict(cell.metadata)
         unknown = set(meta) - _OUR_OPTIONS - {"tags", "lines_to_next_cell", "title"}
         if unknown:
@@ -322,11 +390,11 @@ def _check_regions(where: str, source: str) -> None:
             raise AuthoringError(f"{where}: '{end}' comes before '{begin}'")
 
 
-def _check_unique_ids(path: Path, cells: tuple[CellSpec, ...]) -> None:
+def _check_unique_ids(path: Path, cells: tuple[CellSpec, ...], lines: list[int | None]) -> None:
     seen: set[str] = set()
-    for c in cells:
+    for number, (c, line) in enumerate(zip(cells, lines), start=1):
         if c.grade_id in seen:
-            raise AuthoringError(f"{path}: grade_id {c.grade_id!r} is used twice")
+            raise AuthoringError(f"{_where(path, number, line)}: grade_id {c.grade_id!r} is used twice")
         seen.add(c.grade_id)
 
 

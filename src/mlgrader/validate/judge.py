@@ -14,7 +14,7 @@ def judge_solution(result: GradeResult) -> tuple[bool, str]:
     automatic = sum(t.max_score for t in result.tests if t.status != "pending")
     if not failed and result.score == automatic:
         return True, _pending_detail(pending)
-    return False, "; ".join(f"{t.name}: {t.output.splitlines()[0] if t.output else t.status}" for t in failed)
+    return False, "\n".join(f"{t.name}: {t.output.strip() if t.output else t.status}" for t in failed)
 
 
 def judge_stub(result: GradeResult) -> tuple[bool, str]:
@@ -38,9 +38,13 @@ def judge_variant(result: GradeResult, variant: Variant) -> tuple[bool, str]:
     kept = [name for name in variant.lose if tests[name].score >= tests[name].max_score]
     if kept:
         return False, f"did not lose points in {', '.join(kept)}"
-    lost_outputs = [tests[name].output for name in variant.lose]
-    if variant.message and not any(variant.message.lower() in out.lower() for out in lost_outputs):
-        first = lost_outputs[0].splitlines()[0] if lost_outputs and lost_outputs[0] else ""
-        return False, f"feedback lacks {variant.message!r} (said: {first[:120]})"
-    return True, (lost_outputs[0].splitlines()[0][:120] if lost_outputs and lost_outputs[0] else "")
+    lost = [tests[name] for name in variant.lose]
+    if not lost:
+        return True, ""
+    if variant.message and not any(variant.message.lower() in t.output.lower() for t in lost):
+        said = "\n".join(f"{t.name}: {t.output.strip() or t.status}" for t in lost)
+        return False, f"feedback lacks {variant.message!r}; it said:\n{said}"
+    # The whole feedback that satisfied the variant, so that its author can read it.
+    shown = next((t for t in lost if variant.message and variant.message.lower() in t.output.lower()), lost[0])
+    return True, f"{shown.name}: {shown.output.strip()}" if shown.output.strip() else shown.name
 

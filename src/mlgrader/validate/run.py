@@ -14,9 +14,11 @@ from pathlib import Path
 
 import nbformat
 
+from ..authoring.build import stale_graded_files
 from ..batch.executors import NoProgress, Progress, ProcessFailure, default_workers, run_in_workers
 from ..config import GradingConfig
 from ..grading import grade_notebook
+from ..results import GradeResult
 from ..sandbox.warm import WarmKernels
 from .judge import judge_solution, judge_stub, judge_variant
 from .variants import NEEDS, Variant, VariantError, apply_variant, load_variants
@@ -30,8 +32,13 @@ class CaseResult:
     ok: bool
     score: float
     max_score: float
-    detail: str = ""
+    detail: str = ""  # why it failed, or the feedback that satisfied it: whole, never clipped
     skipped: bool = False  # a variant that cannot show on this machine (see Variant.needs)
+    grade: GradeResult | None = None  # the whole grade: the feedback a student would get
+
+    @property
+    def label(self) -> str:
+        return f"{self.assignment}/{self.notebook} {self.case}"
 
 
 @dataclass
@@ -44,6 +51,15 @@ class ValidationReport:
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "cases": [asdict(c) for c in self.cases]}
+
+
+class StaleBuildError(RuntimeError):
+    """The generated notebooks or bundle differ from what the solution sources make."""
+
+    def __init__(self, stale: list[str]):
+        shown = ", ".join(stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
+        super().__init__(f"stale: run mlgrader build ({shown} differ from what solutions/ makes)")
+        self.stale = stale
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,7 @@ def _run_job(job: _Job, kernels=None) -> CaseResult:
         ok, detail = judge_stub(result)
     else:
         ok, detail = judge_variant(result, job.variant)
-    return CaseResult(job.assignment, job.notebook, job.case, ok, result.score, result.max_score, detail)
+    return CaseResult(job.assignment, job.notebook, job.case, ok, result.score, result.max_score, detail, grade=result)
 
 
 _NEEDS_WORDS = {"gpu": "a CUDA GPU", "no-gpu": "no CUDA GPU"}
@@ -84,12 +100,16 @@ def machine_kind() -> str:
     return "gpu" if torch.cuda.is_available() else "no-gpu"
 
 
-def _jobs(root: Path, assignments: list[str] | None, autograder_dir: Path, config: GradingConfig,
+def case_matches(case: str, wanted: str) -> bool:
+    """Whether a case ("solution", "stub", "variant NAME") is the one asked for ("NAME" will do)."""
+    return wanted in (case, case.removeprefix("variant "))
+
+
+def _jobs(root: Path, names: list[str], autograder_dir: Path, config: GradingConfig,
           skipped: list[CaseResult]) -> list[_Job]:
     """The grading jobs; variants that cannot show on this machine go to ``skipped``."""
     jobs = []
     machine = None  # "gpu" or "no-gpu", asked once and only when a variant needs it (imports torch)
-    names = assignments or sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir())
     for assignment in names:
         variants = load_variants(root / "solutions" / assignment / "variants.toml")
         notebooks = sorted((root / "source" / assignment).glob("*.ipynb"))
@@ -118,13 +138,29 @@ def _jobs(root: Path, assignments: list[str] | None, autograder_dir: Path, confi
 
 def validate(root: Path, assignments: list[str] | None = None, config: GradingConfig | None = None,
              autograder_dir: Path | None = None, workers: int | None = None,
-             progress: Progress | None = None) -> ValidationReport:
-    """Grade every case of the assignments (default: all); raises :class:`VariantError` on a bad variants.toml."""
+             progress: Progress | None = None, only: str | None = None) -> ValidationReport:
+    """Grade every case of the assignments (default: all), or only the case ``only`` names
+    ("solution", "stub", a variant's name).
+
+    Raises :class:`VariantError` on a bad variants.toml, :class:`StaleBuildError` when the
+    build is older than the solution sources (a validation of it would prove the old tests),
+    and :class:`~mlgrader.authoring.errors.AuthoringError` on a broken solution source.
+    """
     root = Path(root)
     config = config or GradingConfig()
     progress = progress or NoProgress()
+    names = assignments or sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir())
+    if autograder_dir is None or Path(autograder_dir).resolve() == (root / "autograder").resolve():
+        stale = stale_graded_files(root, names)
+        if stale:
+            raise StaleBuildError(stale)
     report = ValidationReport()
-    jobs = _jobs(root, assignments, autograder_dir or root / "autograder", config, report.cases)
+    jobs = _jobs(root, names, autograder_dir or root / "autograder", config, report.cases)
+    if only is not None:
+        report.cases[:] = [c for c in report.cases if case_matches(c.case, only)]
+        jobs = [job for job in jobs if case_matches(job.case, only)]
+        if not jobs and not report.cases:
+            raise VariantError(f"no case {only!r} in {', '.join(names)} (cases: solution, stub, the variants' names)")
     if not jobs:
         return report
     workers = min(workers or default_workers(), len(jobs))

@@ -296,9 +296,12 @@ the course staff after the deadline.
 - Do not change the workflow, `requirements.txt`, the wheel or `.mlgrader/`: the course
   compares them with the template, and changing them cannot change your final grade.
 
-To run the same grading yourself (after the `pip install` above):
+To run the same grading yourself (after the `pip install` above), in this folder:
 
-    mlgrader grade {first} --autograder {bundles}
+    mlgrader check {first}
+
+It runs the public checks in the grader's sandbox, with the messages the grader gives (the
+same as `mlgrader grade {first} --autograder {bundles}`).
 """
 
 _README_CPU_TORCH = """
