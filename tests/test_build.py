@@ -112,6 +112,19 @@ def test_every_command_has_help():
         assert proc.returncode == 0 and "usage: mlgrader" in proc.stdout
 
 
+def test_a_closed_pipe_ends_the_command_without_a_traceback():
+    """`mlgrader ... | head`: the reader goes away before the output is written."""
+    import subprocess
+
+    from conftest import BIN, cli_env
+
+    proc = subprocess.Popen([str(BIN / "mlgrader"), "build", "--check", ASSIGNMENT], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=cli_env(), cwd=ROOT)
+    proc.stdout.close()  # nothing will read what it prints
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
 def test_authoring_errors_start_with_file_and_line(tmp_path):
     path = tmp_path / "solutions" / "x" / "nb.py"
     path.parent.mkdir(parents=True)

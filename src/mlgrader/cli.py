@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -572,12 +573,19 @@ def _skip_slow_optional_imports() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _skip_slow_optional_imports()
-    args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        args = parser().parse_args(argv)
+        code = args.func(args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return code
     except KeyboardInterrupt:
         print("mlgrader: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `mlgrader ... | head` closed our stdout: stop quietly, as Unix tools do, and keep
+        # Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
