@@ -26,7 +26,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -48,6 +47,7 @@ from .bounded_client import MAX_MESSAGE_BYTES, BoundedKernelClient, CappedClient
 from .limits import MB, Limits, SandboxError
 from .modes import choose_mode
 from .policy import kernel_argv, kernel_env, private_tmp
+from .relay_server import ExecRelay, ForkedRelay, RelayServer, start_relay
 from .python_access import FALLBACK_FIX, check_proc, check_reachable, hidden_python_roots
 from .users import HOST_SHARED_FOLDERS, claim_uid, kill_all_of, process_budget, processes_of, remove_files_of
 
@@ -126,7 +126,8 @@ class SandboxKernel:
     """One sandboxed kernel: ``with SandboxKernel(workdir, limits) as k: k.run(code, 30)``."""
 
     def __init__(self, workdir: Path, limits: Limits | None = None, mode: str | None = None,
-                 readonly_paths: list[str] | None = None, env: dict[str, str] | None = None, zygote=None):
+                 readonly_paths: list[str] | None = None, env: dict[str, str] | None = None, zygote=None,
+                 relays: RelayServer | None = None):
         self.workdir = Path(workdir).resolve()
         self.limits = limits or Limits()
         # A warm kernel is forked by a zygote (mlgrader.sandbox.warm) whose bubblewrap sandbox it
@@ -146,7 +147,8 @@ class SandboxKernel:
         # Fallback mode: what Landlock restricted (mlgrader.sandbox.landlock.status), read once started.
         self.landlock: dict | None = None
         self._last_error_reply: dict | None = None
-        self._relay: subprocess.Popen | None = None  # mlgrader.sandbox.output_relay, between kernel output and us
+        self._relay: ExecRelay | ForkedRelay | None = None  # mlgrader.sandbox.output_relay, between kernel output and us
+        self._relays = relays  # a worker's relay server (mlgrader.sandbox.relay_server), or None: started as a process
         self._stopping = False
         self.relay_failed = False  # the relay ended on its own: a message too large to forward
         self.dead = False
@@ -233,16 +235,14 @@ class SandboxKernel:
     def _start_relay(self, km: AsyncKernelManager) -> None:
         """Put :mod:`mlgrader.sandbox.output_relay` between the kernel's output socket and this client."""
         relay_url = f"ipc://{self._specdir.name}/iopub"  # outside the scratch: the kernel cannot replace it
-        self._relay = subprocess.Popen(
-            [sys.executable, "-m", "mlgrader.sandbox.output_relay", channel_url(km.get_connection_info(), "iopub"), relay_url,
-             "--max-message-bytes", str(MAX_MESSAGE_BYTES), "--memory-mb", str(RELAY_MEMORY_MB)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        if self._relay.stdout.readline().strip() != b"ready":
+        self._relay = start_relay(self._relays, channel_url(km.get_connection_info(), "iopub"), relay_url,
+                                  MAX_MESSAGE_BYTES, RELAY_MEMORY_MB)
+        if not self._relay.ready():
             raise SandboxError("the output relay (mlgrader.sandbox.output_relay) did not start")
         km.client_factory = relayed_client_class(relay_url)
         threading.Thread(target=self._watch_relay, args=(self._relay,), daemon=True).start()
 
-    def _watch_relay(self, relay: subprocess.Popen) -> None:
+    def _watch_relay(self, relay: ExecRelay | ForkedRelay) -> None:
         """The relay ended on its own: a message over the limit (or beyond its memory). Stop the kernel."""
         relay.wait()
         if self._stopping or self._kernel_ended(within=1.0):  # a dead kernel disconnects too
@@ -291,9 +291,7 @@ class SandboxKernel:
             except Exception:
                 pass
         if self._relay is not None:
-            self._relay.kill()
-            self._relay.wait()
-            self._relay.stdout.close()
+            self._relay.close()
             self._relay = None
         if self._uid_lock is not None:  # only while the uid is still ours
             kill_all_of(self.uid)  # what the kernel left running: new sessions, double forks
