@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -455,14 +456,29 @@ def _skip_slow_optional_imports() -> None:
         sys.modules.setdefault(name, None)
 
 
+def _exit_without_teardown(code: int) -> None:
+    """End a finished single grade at once, output flushed.
+
+    Its kernel is stopped and its folders removed before the grade is printed; what is left
+    is the interpreter's own teardown (a garbage collection over ~600 modules, then each
+    module's dict): 0.1-0.2 s of every `mlgrader grade`, a tenth of it, in a student's CI.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     _skip_slow_optional_imports()
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
     except KeyboardInterrupt:
         print("mlgrader: interrupted", file=sys.stderr)
         return 130
+    if args.func is _cmd_grade and argv is None:  # the command itself, not a caller of main()
+        _exit_without_teardown(code)
+    return code
 
 
 if __name__ == "__main__":
