@@ -160,7 +160,7 @@ def test_json_lines_results_feedback_and_report(first_run):
         assert feedback.startswith("<!DOCTYPE html>")
     assert "8 / 8" in (out / "feedback" / "alice.html").read_text()
     report = (out / "report.html").read_text()
-    assert 'href="feedback/alice.html"' in report and "data:image/png;base64," in report
+    assert 'href="feedback/alice.html"' in report and "data:image/svg+xml;base64," in report
     assert "could not be graded" in report
 
 

@@ -3,6 +3,7 @@
 import base64
 import re
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -36,8 +37,10 @@ def sample_result(score_first: float = 1.0) -> GradeResult:
         seconds=3.2)
 
 
-def png_images(page: str) -> list[bytes]:
-    return [base64.b64decode(data) for data in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)]
+def plot_images(page: str) -> list[ElementTree.Element]:
+    """The page's inline SVG plots, parsed (a malformed one fails here)."""
+    return [ElementTree.fromstring(base64.b64decode(data))
+            for data in re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', page)]
 
 
 def assert_self_contained(page: str) -> None:
@@ -57,9 +60,11 @@ def test_feedback_is_escaped_self_contained_html_with_plots(tmp_path):
     for text in ("test-derivative", "test-nudge", "time limit of 60 s reached", "read-only cell setup-1 was changed",
                  "cell 14 (gradient-weight)", "timeout"):
         assert text in page
-    images = png_images(page)
+    images = plot_images(page)
     assert len(images) == 2  # points per test, time per cell
-    assert all(image.startswith(b"\x89PNG\r\n\x1a\n") for image in images)
+    assert all(image.tag == "{http://www.w3.org/2000/svg}svg" for image in images)
+    texts = ["".join(image.itertext()) for image in images]
+    assert "test-derivative" in texts[0] and "cell 14 (gradient-weight)" in texts[1]  # labels, escaped as XML
 
 
 def test_feedback_for_an_ungradable_submission(tmp_path):
@@ -68,13 +73,13 @@ def test_feedback_for_an_ungradable_submission(tmp_path):
     page = write_feedback(result, tmp_path / "carol.html").read_text()
     assert_self_contained(page)
     assert "not valid notebook JSON" in page and "No tests were graded" in page
-    assert png_images(page) == []
+    assert plot_images(page) == []
 
 
 def test_class_report_with_no_results(tmp_path):
     page = write_class_report([], tmp_path / "report.html").read_text()
     assert_self_contained(page)
-    assert "No submissions" in page and png_images(page) == []
+    assert "No submissions" in page and plot_images(page) == []
 
 
 def test_class_report_has_distribution_pass_rates_links_and_problems(tmp_path):
@@ -91,12 +96,12 @@ def test_class_report_has_distribution_pass_rates_links_and_problems(tmp_path):
     assert "timeout" in page  # alice's and bob's timed-out cell is listed under problems
     # pass rates over the graded rows only: test-derivative passed for 1 of 2
     assert re.search(r"<td>test-derivative</td><td class=\"num\">1</td><td class=\"num\">50%</td>", page)
-    assert len(png_images(page)) == 2  # histogram, pass rates
+    assert len(plot_images(page)) == 2  # histogram, pass rates
 
 
 def test_class_report_accepts_plain_results(tmp_path):
     page = write_class_report([sample_result()], tmp_path / "report.html").read_text()
-    assert "gradient_descent" in page and len(png_images(page)) == 2
+    assert "gradient_descent" in page and len(plot_images(page)) == 2
 
 
 @pytest.mark.slow

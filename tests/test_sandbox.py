@@ -436,6 +436,91 @@ def test_an_output_flood_stops_the_kernel(tmp_path, mode):
         k.stop()
 
 
+@pytest.fixture
+def relay_server():
+    from mlgrader.sandbox.relay_server import RelayServer
+
+    server = RelayServer()
+    yield server
+    server.close()
+
+
+def _publisher(folder: Path):
+    import zmq
+
+    context = zmq.Context()
+    pub = context.socket(zmq.PUB)
+    pub.bind(f"ipc://{folder}/kernel")
+    return context, pub
+
+
+def test_a_forked_relay_forwards_output_and_ends_on_a_message_over_its_limit(relay_server, tmp_path):
+    import zmq
+
+    context, pub = _publisher(tmp_path)
+    relay = relay_server.relay(f"ipc://{tmp_path}/kernel", f"ipc://{tmp_path}/grader", 10_000, 256)
+    sub = context.socket(zmq.SUB)
+    try:
+        assert relay.ready()
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(f"ipc://{tmp_path}/grader")
+        got = None
+        for _ in range(100):  # until both subscriptions are through
+            pub.send_multipart([b"small", b"x" * 100])
+            if sub.poll(50):
+                got = sub.recv_multipart()
+                break
+        assert got == [b"small", b"x" * 100]
+        pub.send_multipart([b"large", b"x" * 20_000])
+        assert relay.wait() == 3  # TOO_LARGE: the grader then stops the kernel and reports a flood
+    finally:
+        relay.close()
+        sub.close(linger=0)
+        pub.close(linger=0)
+        context.term()
+
+
+def test_the_relay_server_makes_no_relay_to_a_network_address_nor_for_another_process(relay_server, tmp_path):
+    from mlgrader.sandbox.relay_server import valid_request
+
+    assert not valid_request({"kernel_url": "tcp://127.0.0.1:9", "relay_url": f"ipc://{tmp_path}/g",
+                              "max_message_bytes": 10, "memory_mb": 64})
+    assert not valid_request({"kernel_url": f"ipc://{tmp_path}/k", "relay_url": "tcp://0.0.0.0:8000",
+                              "max_message_bytes": 10, "memory_mb": 64})
+    relay = relay_server.relay("tcp://127.0.0.1:9", f"ipc://{tmp_path}/g", 10, 64)
+    assert not relay.ready()
+    relay.close()
+    # Another process of the same user (a fallback kernel may be one) is refused too.
+    code = ("import json, socket, sys\n"
+            "c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1])\n"
+            "try:\n"
+            "    c.sendall(json.dumps({'kernel_url': 'ipc:///tmp/k', 'relay_url': 'ipc:///tmp/g',"
+            " 'max_message_bytes': 10, 'memory_mb': 64}).encode() + b'\\n')\n"
+            "    print(repr(c.makefile('rb').readline()))\n"
+            "except OSError:\n"
+            "    print('refused')")
+    out = subprocess.run([sys.executable, "-c", code, str(relay_server.control)], capture_output=True, text=True,
+                         timeout=30)
+    assert out.stdout.strip() in ("b''", "refused"), out.stderr  # closed at once: no relay, no answer
+
+
+def test_warm_kernels_fork_their_relays_and_a_flood_still_stops_the_kernel(tmp_path):
+    from mlgrader.sandbox.warm import WarmKernels
+
+    with WarmKernels() as kernels:
+        scratch = kernels.scratch((), ())
+        assert scratch.relays is not None and scratch.relays.alive()
+        kernel = scratch.kernel(Limits(output_bytes=10_000, flood_bytes=8 * 2**20), "auto", [], {})
+        try:
+            kernel.start()
+            assert kernel.run("print('hello')", timeout=30).text() == "hello\n"
+            run = kernel.run("import sys\nwhile True:\n    sys.stdout.write('E' * 2**20)", timeout=30)
+            assert run.status == "died" and run.error_name == "OutputFlood"
+        finally:
+            kernel.stop()
+            scratch.remove()
+
+
 # --------------------------------------------------------------------------- bubblewrap
 
 

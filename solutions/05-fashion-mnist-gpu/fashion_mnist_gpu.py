@@ -184,8 +184,7 @@ from mlgrader.data import fashion_mnist_tensors
 # Two full-batch SGD steps from the student's own initial weights, replayed here. Where
 # the grader has a GPU the model lives there and the data stays on the CPU, as in a
 # student's notebook: train() must move every batch, images and labels, to the model.
-images, labels = fashion_mnist_tensors("train")
-xs, ys = images[:512], labels[:512]
+xs, ys = fashion_mnist_tensors("train", count=512)
 probe = make_linear().to("cuda" if torch.cuda.is_available() else "cpu")
 start = {k: v.detach().cpu().clone() for k, v in probe.state_dict().items()}
 got_losses = train(probe, xs, ys, epochs=2, batch_size=512, lr=0.5, optimizer="sgd")
@@ -219,8 +218,8 @@ check_close(got_losses, losses_ref, rtol=1e-3, name="the losses train() returned
 ### END HIDDEN TESTS
 from mlgrader.data import fashion_mnist_tensors
 
-sample_x, sample_y = fashion_mnist_tensors("train")
-check_loss_curve(train(make_linear(), sample_x[:4096], sample_y[:4096], epochs=2, batch_size=256),
+sample_x, sample_y = fashion_mnist_tensors("train", count=4096)
+check_loss_curve(train(make_linear(), sample_x, sample_y, epochs=2, batch_size=256),
                  name="losses of a short run", min_length=32)
 
 # %% [markdown]
@@ -257,8 +256,7 @@ from mlgrader.data import fashion_mnist_tensors
 # A dropout network with fixed weights: in eval mode its accuracy is deterministic.
 torch.manual_seed(1)
 reference = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10))
-images, labels = fashion_mnist_tensors("test")
-xs, ys = images[:3000], labels[:3000]
+xs, ys = fashion_mnist_tensors("test", count=3000)
 probe = make_mlp().to("cuda" if torch.cuda.is_available() else "cpu")  # data stays on the CPU
 probe.load_state_dict(reference.state_dict())
 reference.eval()
@@ -272,8 +270,8 @@ check_close(got, expected, atol=2e-3, name="evaluate(model, X, y) on a network w
 ### END HIDDEN TESTS
 from mlgrader.data import fashion_mnist_tensors
 
-sample_x, sample_y = fashion_mnist_tensors("test")
-accuracy = evaluate(make_linear(), sample_x[:100], sample_y[:100])
+sample_x, sample_y = fashion_mnist_tensors("test", count=100)
+accuracy = evaluate(make_linear(), sample_x, sample_y)
 assert 0.0 <= accuracy <= 1.0, f"an accuracy is a fraction between 0 and 1, got {accuracy}"
 
 # %% [markdown]
@@ -344,10 +342,10 @@ from mlgrader.data import fashion_mnist_tensors
 model = fit_weights(nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 10)),
                     weights, "fashion_mlp.safetensors", "the MLP layout of exercise 2")
 images, labels = fashion_mnist_tensors("test")
-train_images, train_labels = fashion_mnist_tensors("train")
+train_images, train_labels = fashion_mnist_tensors("train", count=10000)
 with torch.no_grad():
     test_acc = (model(images).argmax(1) == labels).float().mean().item()
-    train_acc = (model(train_images[:10000]).argmax(1) == train_labels[:10000]).float().mean().item()
+    train_acc = (model(train_images).argmax(1) == train_labels).float().mean().item()
 check_accuracy(model(images).detach(), labels, threshold=0.84, name="the saved MLP's test accuracy")
 check_close(mlp_accuracy, test_acc, atol=5e-3, name="the test accuracy your notebook reports", mistakes={
     "measured on the training set instead of the test set": train_acc,

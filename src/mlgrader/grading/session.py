@@ -11,6 +11,7 @@ kernel, a sandbox that would not start), every test of the notebook ends with a 
 from __future__ import annotations
 
 import ast
+import functools
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -212,15 +213,22 @@ def kernel_imports(entry: NotebookEntry) -> set[str]:
     """The top-level modules the notebook's read-only setup cells import (a warm kernel may preload them)."""
     modules = set()
     for cell in entry.cells:
-        if cell.kind != "setup" or not cell.source:
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                modules.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                modules.add(node.module.split(".")[0])
+        if cell.kind == "setup" and cell.source:
+            modules.update(_top_level_imports(cell.source))
     return modules
+
+
+@functools.lru_cache(maxsize=256)
+def _top_level_imports(source: str) -> frozenset[str]:
+    """The top-level modules one cell imports (cached: a worker sees the same setup cells in every notebook)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return frozenset()
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module.split(".")[0])
+    return frozenset(modules)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,16 @@ def free_names(source: str) -> list[str]:
     A function's parameters and locals, and a comprehension's variables, are its own: a test
     function ``def check(f): ...`` called as ``check(f=f)`` still reads the notebook's ``f``.
     """
+    return list(_free_names(source))
+
+
+# The analyses below depend on a test's source only, and a worker grades the same tests in
+# notebook after notebook: walking their syntax trees was a tenth of the grader's CPU per grade.
+ANALYSES_KEPT = 512
+
+
+@functools.lru_cache(maxsize=ANALYSES_KEPT)
+def _free_names(source: str) -> tuple[str, ...]:
     tree = ast.parse(source)
     uses: dict[str, list[tuple[int, int, str]]] = {}
     defined = set()  # bound by def, class, import, except: never the notebook's
@@ -49,7 +60,7 @@ def free_names(source: str) -> list[str]:
             continue
         if "store" not in kinds and "del" not in kinds or min(occurrences)[2] != "store":
             names.append(name)
-    return names
+    return tuple(names)
 
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -76,6 +87,7 @@ def _scope_locals(tree: ast.AST) -> set[int]:
     return local
 
 
+@functools.lru_cache(maxsize=ANALYSES_KEPT)
 def helper_definitions(source: str) -> str:
     """What of a helper cell runs in the grader: its imports, functions, classes and constants.
 
@@ -193,10 +205,15 @@ def run_test(source: str, grade_id: str, channel: Channel, timeout: float, seed:
 def _locals_for(source: str, namespace: dict, channel: Channel, fetched: set[str]) -> dict:
     """The test's namespace itself, or (when it deletes or rebinds names it read from the notebook)
     a :class:`MirroredNames` over it."""
-    rebound = {node.id for node in ast.walk(ast.parse(source))
-               if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
-    notebook_names = rebound & fetched
+    notebook_names = _rebound_names(source) & fetched
     return MirroredNames(namespace, channel, notebook_names) if notebook_names else namespace
+
+
+@functools.lru_cache(maxsize=ANALYSES_KEPT)
+def _rebound_names(source: str) -> frozenset[str]:
+    """The names a test binds or deletes at some point."""
+    return frozenset(node.id for node in ast.walk(ast.parse(source))
+                     if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load))
 
 
 def _remote_error_text(exc: RemoteError) -> str:
@@ -229,15 +246,7 @@ def preload_test_imports(entry: NotebookEntry) -> None:
     """
     modules = {"mlgrader.checks", "mlgrader.artifacts", "numpy"} | ({"torch"} if entry.seed_torch else set())
     for source in entry.tests.values():
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                modules.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                modules.add(node.module)
+        modules.update(_imported_modules(source))
     for name in sorted(modules):
         try:
             importlib.import_module(name)
@@ -245,3 +254,19 @@ def preload_test_imports(entry: NotebookEntry) -> None:
             pass  # the test will report it when it runs
 
 
+
+
+@functools.lru_cache(maxsize=ANALYSES_KEPT)
+def _imported_modules(source: str) -> frozenset[str]:
+    """The modules a test imports (none when it does not parse: it reports that when it runs)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return frozenset()
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module)
+    return frozenset(modules)

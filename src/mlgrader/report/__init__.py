@@ -1,9 +1,8 @@
 """Reports for people: one student's feedback page and the class report, as plain HTML.
 
-Both are single self-contained files (inline CSS, plots as inline base64 PNG, no
+Both are single self-contained files (inline CSS, plots as inline SVG images, no
 JavaScript, no CDN), so they open from a zip, an LMS upload or an email attachment
-without Jupyter or a network. Plots need matplotlib (the ``course`` extra); without it
-the pages are written without plots and say so.
+without Jupyter or a network. The plots are written directly, without a plotting library.
 
 - :mod:`~mlgrader.report.feedback`: a student's page;
 - :mod:`~mlgrader.report.class_report`: the instructor's page;

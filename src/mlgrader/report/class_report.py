@@ -12,7 +12,7 @@ from urllib.parse import quote
 from ..results import GradeResult
 from .gradebook_sections import ClassNotes, notes_html
 from .page import badge, escape, format_points, img, page, percent_of, pre, write_text
-from .plots import histogram_plot, pass_rate_plot, plots_note
+from .plots import histogram_plot, pass_rate_plot
 
 TROUBLE_CELL_STATUSES = ("timeout", "died")
 
@@ -98,7 +98,6 @@ def class_report_html(results: Iterable[GradeResult | ReportRow], title: str = "
     parts.append(_staff_section(rows, rubrics or {}))
     parts.append(_problems_section(rows))
     parts.append(_students_section(rows))
-    parts.append(plots_note())
     return page(title, "\n".join(p for p in parts if p))
 
 

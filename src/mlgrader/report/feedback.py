@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..results import GradeResult
 from .page import badge, escape, format_points, img, page, percent_of, pre, write_text
-from .plots import cell_time_plot, plots_note, points_plot
+from .plots import cell_time_plot, points_plot
 
 
 
@@ -46,7 +46,6 @@ def feedback_html(result: GradeResult, student: str | None = None, late: str | N
             f"sandbox: {escape(result.sandbox)}" if result.sandbox else "",
             f"graded in {result.seconds:.1f} s" if result.seconds else ""]
     parts.append(f'<p class="muted">{" &middot; ".join(m for m in meta if m)}</p>')
-    parts.append(plots_note())
     return page(f"Feedback: {title}", "\n".join(p for p in parts if p))
 
 

@@ -63,9 +63,12 @@ def sockets(opts: argparse.Namespace) -> tuple[zmq.Socket, zmq.Socket]:
     return kernel, grader
 
 
-def main(argv: list[str] | None = None) -> int:
-    opts = parse_args(sys.argv[1:] if argv is None else argv)
-    die_with_parent()
+def relay(opts: argparse.Namespace, on_ready) -> int:
+    """Forward the kernel's output until a message is too large (or the kernel drops); the exit status.
+
+    ``on_ready`` is called once the sockets are up: the grader waits for it before its client
+    subscribes.
+    """
     limit = opts.memory_mb * MB
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     kernel, grader = sockets(opts)
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     poller = zmq.Poller()
     poller.register(kernel, zmq.POLLIN)
     poller.register(monitor, zmq.POLLIN)
-    print("ready", flush=True)  # the grader waits for this before its client subscribes
+    on_ready()
     while True:
         ready = dict(poller.poll())
         if monitor in ready:
@@ -86,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         if sum(len(frame) for frame in frames) > opts.max_message_bytes:
             return TOO_LARGE
         grader.send_multipart(frames, copy=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(sys.argv[1:] if argv is None else argv)
+    die_with_parent()
+    return relay(opts, lambda: print("ready", flush=True))
 
 
 if __name__ == "__main__":

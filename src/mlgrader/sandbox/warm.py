@@ -20,7 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +28,7 @@ from .kernel import SandboxKernel
 from .limits import Limits, SandboxError
 from .modes import bubblewrap_argv, choose_mode
 from .policy import kernel_env
+from .relay_server import RelayServer
 
 ZYGOTE_START_TIMEOUT_S = 120.0  # importing torch on a loaded machine
 PRELOADABLE = frozenset({"numpy", "torch", "torchvision", "sklearn", "scipy", "pandas"})
@@ -117,12 +118,13 @@ class Scratch:
 
     workdir: Path
     zygote: KernelZygote | None = None
+    relays: RelayServer | None = None  # forks the kernel's output relay (else it is started as a process)
 
     def kernel(self, limits: Limits, mode: str, readonly: list[str], env: dict[str, str]) -> SandboxKernel:
         if self.zygote is not None:
             return SandboxKernel(self.workdir, limits, mode="bubblewrap", readonly_paths=readonly, env=env,
-                                 zygote=self.zygote)
-        return SandboxKernel(self.workdir, limits, mode=mode, readonly_paths=readonly, env=env)
+                                 zygote=self.zygote, relays=self.relays)
+        return SandboxKernel(self.workdir, limits, mode=mode, readonly_paths=readonly, env=env, relays=self.relays)
 
     def remove(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -152,6 +154,7 @@ class WarmKernels:
     threads: int | None = None
     zygotes: dict[tuple, KernelZygote] = field(default_factory=dict)
     failed: set[tuple] = field(default_factory=set)  # keys whose zygote would not start: cold from then on
+    relays: RelayServer | None = None  # started with the first kernel, restarted when it died
 
     def usable(self) -> bool:
         return os.geteuid() == 0 and choose_mode(self.mode) == "bubblewrap"
@@ -159,9 +162,21 @@ class WarmKernels:
     def scratch(self, preload: tuple[str, ...], readonly: tuple[str, ...]) -> Scratch:
         key = (preload, readonly)
         zygote = self._zygote(key) if key not in self.failed and self.usable() else None
+        relays = self._relay_server()
         if zygote is None:
-            return ColdKernels().scratch(preload, readonly)
-        return Scratch(zygote.new_workdir(), zygote)
+            return replace(ColdKernels().scratch(preload, readonly), relays=relays)
+        return Scratch(zygote.new_workdir(), zygote, relays)
+
+    def _relay_server(self) -> RelayServer | None:
+        if self.relays is not None and not self.relays.alive():
+            self.relays.close()
+            self.relays = None
+        if self.relays is None:
+            try:
+                self.relays = RelayServer()
+            except (OSError, SandboxError):  # each kernel's relay is then started as a process
+                return None
+        return self.relays
 
     def _zygote(self, key: tuple) -> KernelZygote | None:
         zygote = self.zygotes.get(key)
@@ -183,6 +198,9 @@ class WarmKernels:
         for zygote in self.zygotes.values():
             zygote.close()
         self.zygotes.clear()
+        if self.relays is not None:
+            self.relays.close()
+            self.relays = None
 
     def __enter__(self) -> "WarmKernels":
         return self

@@ -38,6 +38,7 @@ import threading
 from pathlib import Path
 
 from . import limiter
+from .policy import KERNEL_OPTIONS
 from .users import UID_RANGE, remove_files_of
 
 SHARED_FOLDERS = ("/tmp", "/dev/shm")  # writable by every uid of this sandbox: cleaned per uid
@@ -110,7 +111,7 @@ def become_kernel(request: dict) -> None:
         _set_threads(os.environ.get("OMP_NUM_THREADS"))
         from ipykernel import kernelapp
 
-        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], *KERNEL_OPTIONS]
         kernelapp.launch_new_instance()
         code = 0
     except BaseException as exc:  # reported on the kernel's stderr, which the grader keeps

@@ -8,8 +8,7 @@ from mlgrader.data import fashion_mnist_tensors
 # Two full-batch SGD steps from the student's own initial weights, replayed here. Where
 # the grader has a GPU the model lives there and the data stays on the CPU, as in a
 # student's notebook: train() must move every batch, images and labels, to the model.
-images, labels = fashion_mnist_tensors("train")
-xs, ys = images[:512], labels[:512]
+xs, ys = fashion_mnist_tensors("train", count=512)
 probe = make_linear().to("cuda" if torch.cuda.is_available() else "cpu")
 start = {k: v.detach().cpu().clone() for k, v in probe.state_dict().items()}
 got_losses = train(probe, xs, ys, epochs=2, batch_size=512, lr=0.5, optimizer="sgd")
@@ -43,6 +42,6 @@ check_close(got_losses, losses_ref, rtol=1e-3, name="the losses train() returned
 ### END HIDDEN TESTS
 from mlgrader.data import fashion_mnist_tensors
 
-sample_x, sample_y = fashion_mnist_tensors("train")
-check_loss_curve(train(make_linear(), sample_x[:4096], sample_y[:4096], epochs=2, batch_size=256),
+sample_x, sample_y = fashion_mnist_tensors("train", count=4096)
+check_loss_curve(train(make_linear(), sample_x, sample_y, epochs=2, batch_size=256),
                  name="losses of a short run", min_length=32)
