@@ -161,12 +161,25 @@ from mlgrader.sandbox.warm import WarmKernels
 # What importing the modules the tests import costs alone (torch: ~510 MB with this CUDA build)
 preload_test_imports(choose_bundle(Path(sys.argv[2]), Path(sys.argv[1]).name, requested=sys.argv[3]).entry)
 imports = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:")) / 1024
+# Private memory (what a second worker adds; torch's libraries are shared between workers),
+# sampled every 20 ms: the kernel keeps no high-water mark of it.
+import threading, time
+def private_mb():
+    fields = dict(l.split()[:2] for l in open("/proc/self/smaps_rollup") if l.startswith("Private_"))
+    return sum(int(v) for v in fields.values()) / 1024
+private_peak, done = [private_mb()], threading.Event()
+def sample():
+    while not done.wait(0.02):
+        private_peak[0] = max(private_peak[0], private_mb())
+threading.Thread(target=sample, daemon=True).start()
 with WarmKernels() as kernels:
     for _ in range(2):
         result = grade_notebook(Path(sys.argv[1]), autograder_dir=Path(sys.argv[2]),
                                 config=GradingConfig(threads=1), kernels=kernels)
+done.set()
 peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
-print(json.dumps({"score": result.score, "max": result.max_score, "peak_mb": peak, "imports_mb": imports}))
+print(json.dumps({"score": result.score, "max": result.max_score, "peak_mb": peak, "imports_mb": imports,
+                  "private_peak_mb": max(private_peak[0], private_mb())}))
 """
 
 
@@ -205,13 +218,35 @@ def time_course(work: Path, students: int) -> float:
 # --- the report ---------------------------------------------------------------------------------
 
 
+def memory_lines(memory: dict[str, dict]) -> list[str]:
+    """The grader-memory table of the report."""
+    lines = ["Grader memory (peak RSS of a process grading the assignment's solution twice with warm kernels, "
+             "like a batch worker):", "",
+             "| assignment | score | peak RSS MB | of which importing what the tests import, MB "
+             "| peak private MB (what one more worker adds) |",
+             "|---|---|---|---|---|"]
+    for assignment, row in memory.items():
+        if "error" in row:
+            lines.append(f"| {assignment} | error | {row['error'][:60]} | | |")
+        else:
+            lines.append(f"| {assignment} | {row['score']:g}/{row['max']:g} | {row['peak_mb']:.0f} "
+                         f"| {row['imports_mb']:.0f} | {row['private_peak_mb']:.0f} |")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=50, help="mixed 01 submissions (default 50)")
     parser.add_argument("--students", type=int, default=6, help="students for the whole-course run (default 6)")
     parser.add_argument("--copies-05", type=int, default=6)
     parser.add_argument("--skip-otter", action="store_true")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="print only the grader-memory table (benchmarks/grading_speed.md is left as it is)")
     args = parser.parse_args()
+    if args.memory_only:
+        with tempfile.TemporaryDirectory(prefix="mlgrader-bench-") as tmp:
+            print("\n".join(memory_lines(grader_memory(Path(tmp)))))
+        return 0
     lines = []
 
     def say(text: str = "") -> None:
@@ -262,16 +297,8 @@ def main() -> int:
     say(f"- The whole course ({args.students} students x 6 notebooks, 2 workers): {course_seconds:.1f} s, "
         f"{3600 * args.students / course_seconds:.0f} students per hour.")
     say()
-    say("Grader memory (peak RSS of a process grading the assignment's solution twice with warm kernels, "
-        "like a batch worker):")
-    say()
-    say("| assignment | score | peak MB | of which importing what the tests import, MB |")
-    say("|---|---|---|---|")
-    for assignment, row in memory.items():
-        if "error" in row:
-            say(f"| {assignment} | error | {row['error'][:60]} | |")
-        else:
-            say(f"| {assignment} | {row['score']:g}/{row['max']:g} | {row['peak_mb']:.0f} | {row['imports_mb']:.0f} |")
+    for line in memory_lines(memory):
+        say(line)
     say()
     say("Targets (issue 11):")
     say()
@@ -284,8 +311,8 @@ def main() -> int:
          statistics.median(singles) <= 1.0),
         ("05 with saved weights <= 6 s per submission", f"{seconds_05 / args.copies_05:.2f} s",
          seconds_05 / args.copies_05 <= 6.0),
-        ("grader memory <= 500 MB per worker on every assignment", f"max {max(peaks, default=0):.0f} MB",
-         len(peaks) == len(memory) and max(peaks, default=0) <= 500),
+        ("grader memory <= 500 MB per worker on every assignment (peak RSS, shared libraries counted in full)",
+         f"max {max(peaks, default=0):.0f} MB", len(peaks) == len(memory) and max(peaks, default=0) <= 500),
     ]
     if "otter run (one call per notebook)" in timings:
         otter = timings["otter run (one call per notebook)"] / two
