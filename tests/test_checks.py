@@ -227,13 +227,14 @@ def test_check_close_reports_inf_in_a_tensor():
 
 def test_check_close_recognises_sign_and_constant_factor():
     assert "opposite sign" in str(failure(check_close, [-1.0, -2.0], [1.0, 2.0]))
-    assert "0.5 times the expected" in str(failure(check_close, [0.5, 1.0, 1.5], [1.0, 2.0, 3.0]))
+    assert "half the expected" in str(failure(check_close, [0.5, 1.0, 1.5], [1.0, 2.0, 3.0]))
     assert "shifted by one" in str(failure(check_close, GOOD_ITERATES[[0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]], GOOD_ITERATES))
 
 
 def test_check_close_scalar_message_and_author_hint():
     exc = failure(check_close, 0.5, 0.25, name="loss", hint="Average over the batch.")
-    assert exc.problem.startswith("loss is 0.5, expected 0.25 (difference 0.25).")
+    assert exc.problem.startswith("loss: found 0.5, expected 0.25; the value found is above the expected one by 0.25 (100%).")
+    assert exc.likely.startswith("The value is twice the expected one")
     assert str(exc).endswith("Hint: Average over the batch.")
 
 
@@ -505,3 +506,86 @@ def test_fit_weights_names_the_file_and_layout_when_weights_do_not_fit():
     with pytest.raises(AssertionError, match=r"w\.safetensors does not fit Flatten \+ Linear\(784, 10\)"):
         fit_weights(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)), saved,
                     "w.safetensors", "Flatten + Linear(784, 10)")
+
+
+# --- reasoning about the numbers (mlgrader.checks.diagnose) -----------------------------------
+
+def _fit_weight(x, y, w, lr, epochs, loss_reduce, grad_reduce):
+    """Gradient descent on w in y = w x: the loss and the gradient each reduced as given (mean or sum)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    history = []
+    for _ in range(epochs):
+        err = w * x - y
+        history.append(float(loss_reduce(err ** 2)))
+        w = w - lr * 2 * grad_reduce(err * x)
+    return w, history
+
+
+X_NEW, Y_NEW = [-2.0, 0.5, 1.0, 4.0], [4.0, -1.0, -2.0, -8.0]
+
+
+def test_a_gradient_that_sums_instead_of_averaging_is_named_from_the_loss_curve():
+    _, reference = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.mean, np.mean)
+    _, summed = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.mean, np.sum)
+    exc = failure(check_loss_curve, summed, expected=reference, rtol=1e-6, name="losses")
+    assert exc.likely.startswith("From the same start the loss falls as if each step were 4 times too large")
+    assert str(exc).splitlines()[0] == exc.likely and "sum" in exc.likely  # the mistake comes before the numbers
+
+
+def test_a_loss_that_sums_is_named_at_its_first_value():
+    _, reference = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.mean, np.mean)
+    _, summed = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.sum, np.sum)
+    exc = failure(check_loss_curve, summed, expected=reference, rtol=1e-6)
+    assert "4 times the expected" in exc.likely and "mean" in exc.likely
+
+
+def test_a_weight_that_converged_faster_is_explained_not_blamed_on_the_reference():
+    w_ref, _ = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.mean, np.mean)
+    w_sum, _ = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.mean, np.sum)
+    exc = failure(check_close, w_sum, w_ref, rtol=1e-6, start=1.0, name="the weight")
+    assert "steps were larger" in exc.likely
+    assert "the weight: found -2" in exc.problem and "below the expected one" in exc.problem
+
+
+def test_an_update_n_times_too_large_uphill_or_missing_is_named_with_start():
+    start = np.array([1.0, -2.0, 0.5])
+    step = np.array([0.1, 0.3, -0.2])
+    assert "3 times the expected" in failure(check_close, start - 3 * step, start - step, start=start).likely
+    assert "opposite way" in failure(check_close, start + step, start - step, start=start).likely
+    assert "did not move" in failure(check_close, start, start - step, start=start).likely
+
+
+def test_nll_loss_on_raw_logits_is_named_from_a_negative_cross_entropy():
+    torch.manual_seed(0)
+    x, y = torch.randn(256, 20), torch.randint(0, 5, (256,))
+    w = (0.01 * torch.randn(5, 20)).requires_grad_(True)
+    losses = []
+    for _ in range(5):
+        w.grad = None
+        loss = torch.nn.NLLLoss()(x @ w.T, y)  # raw logits: no log_softmax
+        loss.backward()
+        losses.append(loss.item())
+        with torch.no_grad():
+            w -= 0.5 * w.grad
+    exc = failure(check_loss_curve, losses, kind="cross-entropy")
+    assert exc.likely.startswith("A cross-entropy loss is never negative") and "NLLLoss" in exc.likely
+    assert "log_softmax" in exc.hint
+
+
+def test_loss_curves_that_never_move_rise_or_diverge_name_their_cause():
+    assert "no step" in failure(check_loss_curve, [2.0] * 5).likely
+    assert "uphill" in failure(check_loss_curve, [1.0, 1.5, 2.5, 4.0]).likely
+    assert "diverged" in failure(check_loss_curve, [1.0, 3.0, float("nan")]).likely
+    assert "shifted by one" in failure(check_loss_curve, [3.0, 2.0, 1.5, 1.2], expected=[4.0, 3.0, 2.0, 1.5]).likely
+
+
+def test_shape_mistakes_are_read_from_the_values():
+    values = np.array([1.0, 2.0, 6.0])
+    assert "missing mean" in failure(check_close, values, 3.0).likely
+    assert "broadcasting" in failure(check_close, np.ones((4, 4)), np.ones(4)).likely
+    assert "transposed" in failure(check_close, np.arange(6.0).reshape(2, 3).T, np.arange(6.0).reshape(2, 3)).likely
+
+
+def test_messages_say_the_weights_differ_without_a_verb_that_disagrees():
+    exc = failure(check_close, np.ones(3), np.zeros(3) + 2, name="the weights")
+    assert "does not match" not in str(exc) and "the weights: 3 of 3 elements differ" in exc.problem

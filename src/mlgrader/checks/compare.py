@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .diagnose import difference_words, shape_cause, value_cause
 from .text import _element_label, _format_number, _format_shape, _short_repr, _summarize_array
 
 
@@ -28,11 +29,13 @@ class CheckFailure(AssertionError):
     """A check did not pass; the message is meant for the student.
 
     Attributes:
-        message: the complete text (problem and hint), the same as ``str(exc)``.
-        problem: the text without the hint.
+        message: the complete text (likely mistake, problem and hint), the same as ``str(exc)``.
+        problem: the text without the likely mistake and the hint: what was found and expected.
         expected: short text form of what was expected, or None.
         found: short text form of what was found, or None.
-        hint: the likely mistake and what to try, or None.
+        hint: what to try, or None.
+        likely: the likely mistake in one sentence, or None; it comes first in the message,
+            before any number, because it is what a student needs to read.
     """
 
     def __init__(
@@ -42,12 +45,15 @@ class CheckFailure(AssertionError):
         expected: str | None = None,
         found: str | None = None,
         hint: str | None = None,
+        likely: str | None = None,
     ) -> None:
         self.problem = problem
         self.expected = expected
         self.found = found
         self.hint = hint
-        self.message = problem if not hint else f"{problem}\nHint: {hint}"
+        self.likely = likely
+        text = problem if not likely else f"{likely}\n{problem}"
+        self.message = text if not hint else f"{text}\nHint: {hint}"
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -55,20 +61,26 @@ class CheckFailure(AssertionError):
 
     def __reduce__(self):
         # Keyword-only arguments do not survive the default exception pickling.
-        return (_rebuild_check_failure, (self.problem, self.expected, self.found, self.hint))
+        return (_rebuild_check_failure, (self.problem, self.expected, self.found, self.hint, self.likely))
 
     def with_hint(self, hint: str | None) -> CheckFailure:
         """Return a copy of this failure with ``hint`` appended to its own hint."""
         if not hint:
             return self
-        return CheckFailure(
-            self.problem, expected=self.expected, found=self.found, hint=_join_hints(self.hint, hint)
-        )
+        return CheckFailure(self.problem, expected=self.expected, found=self.found,
+                            hint=_join_hints(self.hint, hint), likely=self.likely)
+
+    def with_likely(self, likely: str | None, hint: str | None = None) -> CheckFailure:
+        """Return a copy with ``likely`` as its likely mistake (when it has none yet) and ``hint`` added."""
+        if self.likely or not likely:
+            return self.with_hint(hint)
+        return CheckFailure(self.problem, expected=self.expected, found=self.found,
+                            hint=_join_hints(self.hint, hint), likely=likely)
 
 
-def _rebuild_check_failure(problem, expected, found, hint) -> CheckFailure:
+def _rebuild_check_failure(problem, expected, found, hint, likely=None) -> CheckFailure:
     """Unpickle a CheckFailure (see ``CheckFailure.__reduce__``)."""
-    return CheckFailure(problem, expected=expected, found=found, hint=hint)
+    return CheckFailure(problem, expected=expected, found=found, hint=hint, likely=likely)
 
 
 def _join_hints(*hints: str | None) -> str | None:
@@ -445,58 +457,38 @@ def _matching_mistake(a: np.ndarray, mistakes: Mapping[str, Any] | None, rtol: f
     return None
 
 
-def _looks_like(mistake: str | None) -> str:
-    """The line naming a recognised mistake, or "" when there is none."""
-    return f"\nThis looks like: {mistake.rstrip('.')}." if mistake else ""
+def _mistake_sentence(mistake: str | None) -> str | None:
+    """The first line naming a recognised mistake, or None when there is none."""
+    return f"This looks like: {mistake.rstrip('.')}." if mistake else None
 
 
-def _value_mistake_hint(a: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> str | None:
-    """Recognise common patterns in wrong values: sign, constant factor, shift, zeros."""
-    if np.iscomplexobj(a) or np.iscomplexobj(e):
-        return None
-    e_nonzero = np.abs(e) > atol
-    if not e_nonzero.any():
-        return None
-    if np.allclose(a, -e, rtol=rtol, atol=atol):
-        return "The values have the opposite sign: a sign error (e.g. adding the gradient instead of subtracting it)?"
-    if not np.any(a):
-        return "The values are all zero: was the result actually computed and stored?"
-    if e_nonzero.sum() >= 2:
-        factor = float(np.median(a[e_nonzero] / e[e_nonzero]))
-        if factor != 0 and not math.isclose(factor, 1, rel_tol=rtol) and np.allclose(a, factor * e, rtol=rtol, atol=atol):
-            return (
-                f"Every value is {factor:.4g} times the expected one: a missing or extra constant factor "
-                "(e.g. sum instead of mean, a forgotten 1/N or 2, or the learning rate)?"
-            )
-    if a.ndim == 1 and a.size >= 3:
-        if np.allclose(a[1:], e[:-1], rtol=rtol, atol=atol) or np.allclose(a[:-1], e[1:], rtol=rtol, atol=atol):
-            return "The values are shifted by one position: off by one in the indexing (e.g. storing the value before instead of after the update)?"
-    return None
-
-
-def _mismatch_failure(name: str, a: np.ndarray, e: np.ndarray, close: np.ndarray, rtol: float, atol: float, mistake: str | None) -> CheckFailure:
-    """The failure for finite values that differ: first and largest difference."""
+def _mismatch_failure(name: str, a: np.ndarray, e: np.ndarray, close: np.ndarray, rtol: float, atol: float,
+                      mistake: str | None, start: np.ndarray | None) -> CheckFailure:
+    """The failure for finite values that differ: the likely mistake, then direction, size and where."""
     diff = np.abs(a - e)
     diff = np.where(close, 0.0, diff)
     first = tuple(int(i) for i in np.argwhere(~close)[0]) if a.ndim else ()
     worst = np.unravel_index(int(np.argmax(diff)), a.shape) if a.ndim else ()
     count = int((~close).sum())
     if a.ndim == 0:
-        lines = [f"{name} is {_format_number(a.item())}, expected {_format_number(e.item())} (difference {_format_number(diff.item())})."]
+        lines = [f"{name}: found {_format_number(a.item())}, expected {_format_number(e.item())}; "
+                 f"{difference_words(a, e)}."]
     else:
         lines = [
-            f"{name} does not match the expected values: {count} of {a.size} elements differ.",
+            f"{name}: {count} of {a.size} elements differ from the expected values "
+            f"({difference_words(a[~close], e[~close])}).",
             f"  first difference at {_element_label(name, first)}: expected {_format_number(e[first])}, found {_format_number(a[first])}",
             f"  max abs difference {_format_number(diff[worst])} at {_element_label(name, worst)}: "
             f"expected {_format_number(e[worst])}, found {_format_number(a[worst])}",
         ]
     lines.append(f"  (tolerance: rtol={rtol:g}, atol={atol:g})")
-    hint = None if mistake else _value_mistake_hint(a, e, rtol, atol)
+    diagnosis = None if mistake else value_cause(a, e, rtol=rtol, atol=atol, start=start)
     return CheckFailure(
-        "\n".join(lines) + _looks_like(mistake),
+        "\n".join(lines),
         expected=_summarize_array(e),
         found=_summarize_array(a),
-        hint=hint,
+        hint=diagnosis.hint if diagnosis else None,
+        likely=_mistake_sentence(mistake) or (diagnosis.likely if diagnosis else None),
     )
 
 
@@ -509,6 +501,7 @@ def check_close(
     name: str = "value",
     mistakes: Mapping[str, Any] | None = None,
     hint: str | None = None,
+    start: Any = None,
 ) -> None:
     """Fail unless ``actual`` equals ``expected`` within ``|a - e| <= atol + rtol * |e|``.
 
@@ -516,21 +509,30 @@ def check_close(
     dtype. ``mistakes`` maps a description of a common mistake to the (wrong) value that
     mistake produces; when ``actual`` matches one, the message names it. ``hint`` is
     added to every failure.
+
+    Otherwise the message reasons about the numbers (:mod:`mlgrader.checks.diagnose`): a
+    constant ratio (a sum instead of a mean, a missing factor 2, a sign flip), transposed or
+    shifted values, a constant offset, a missing reduction. ``start`` is the value an
+    iterative computation began from (the weights before the training steps): with it, the
+    update found is compared with the update expected, which names a step N times too large,
+    a step uphill or no step at all.
     """
     try:
-        _compare_close(actual, expected, rtol=rtol, atol=atol, name=name, mistakes=mistakes)
+        _compare_close(actual, expected, rtol=rtol, atol=atol, name=name, mistakes=mistakes, start=start)
     except CheckFailure as exc:
         raise exc.with_hint(hint) from None
 
 
-def _compare_close(actual, expected, *, rtol, atol, name, mistakes) -> None:
+def _compare_close(actual, expected, *, rtol, atol, name, mistakes, start=None) -> None:
     """check_close without the author's hint: raise the first failure found."""
     e_raw = _author_array(expected, f"expected value of {name}")
     a_raw = to_numpy(actual, name=name)
     pair = _comparable(a_raw, e_raw)
     if pair is None:
         mistake = _matching_mistake(a_raw, mistakes, rtol, atol)
-        raise _shape_failure(name, a_raw.shape, e_raw.shape, _looks_like(mistake))
+        cause = None if mistake else shape_cause(a_raw, e_raw)
+        failure = _shape_failure(name, a_raw.shape, e_raw.shape)
+        raise failure.with_likely(_mistake_sentence(mistake) or (cause.likely if cause else None))
     a, e = (_as_comparable_numbers(x) for x in pair)
     close = np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
     if close.all():
@@ -538,9 +540,16 @@ def _compare_close(actual, expected, *, rtol, atol, name, mistakes) -> None:
     mistake = _matching_mistake(a, mistakes, rtol, atol)
     non_finite = ~np.isfinite(a) & ~close
     if non_finite.any():
-        failure = _non_finite_failure(name, a, non_finite, e)
-        raise CheckFailure(failure.problem + _looks_like(mistake), expected=failure.expected, found=failure.found, hint=failure.hint)
-    raise _mismatch_failure(name, a, e, close, rtol, atol, mistake)
+        raise _non_finite_failure(name, a, non_finite, e).with_likely(_mistake_sentence(mistake))
+    raise _mismatch_failure(name, a, e, close, rtol, atol, mistake, _start_values(start, a, name))
+
+
+def _start_values(start: Any, a: np.ndarray, name: str) -> np.ndarray | None:
+    """The author's ``start`` as an array shaped like ``a``, or None (absent, or another size)."""
+    if start is None:
+        return None
+    values = _as_comparable_numbers(_author_array(start, f"start value of {name}"))
+    return values.reshape(a.shape) if values.size == a.size else None
 
 
 # --------------------------------------------------------------------------- equal

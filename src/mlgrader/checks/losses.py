@@ -7,8 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from .compare import CheckFailure, _shape_failure, _shape_mistake_hint, check_finite, to_numpy
-from .text import _element_label, _format_number, _format_shape, _summarize_array
+from .compare import CheckFailure, _author_array, to_numpy
+from .diagnose import NON_NEGATIVE_KINDS, trajectory_cause
+from .text import _format_number, _format_shape, _summarize_array
+
+# The kinds of loss check_loss_curve knows; those that cannot be negative are in NON_NEGATIVE_KINDS.
+KNOWN_KINDS = (*NON_NEGATIVE_KINDS, "other")
 
 # Share of the loss curve averaged at each end, so that SGD noise in single steps
 # does not decide whether training went down.
@@ -110,19 +114,47 @@ def check_loss_curve(
     final_below: float | None = None,
     decreasing: bool = True,
     tolerance: float = 0.0,
+    expected: Any = None,
+    kind: str | None = None,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
 ) -> None:
     """Fail unless ``losses`` (one number per step/epoch) looks like successful training.
 
-    Checks, in order: every loss is finite; there are at least ``min_length`` values;
-    with ``decreasing``, the curve goes down (mean of the last 10% of values below the
-    mean of the first 10%, by at least ``tolerance`` times the starting level, and the
-    last value below the first), so that single noisy SGD steps do not decide; and the
-    last value is below ``final_below`` if given. ``losses`` may be a list of floats or
-    of 0-d tensors (``losses.append(loss)`` without ``.item()``), an array or a tensor.
+    Checks, in order: every loss is finite; a loss of a ``kind`` that cannot be negative
+    ("cross-entropy", "nll", "mse", "squared-error", "bce") is not; there are at least
+    ``min_length`` values; the curve equals ``expected`` (a reference run's losses, within
+    ``rtol``/``atol``) if given; with ``decreasing``, the curve goes down (mean of the last
+    10% of values below the mean of the first 10%, by at least ``tolerance`` times the
+    starting level, and the last value below the first), so that single noisy SGD steps do
+    not decide; and the last value is below ``final_below`` if given. ``losses`` may be a
+    list of floats or of 0-d tensors (``losses.append(loss)`` without ``.item()``), an array
+    or a tensor.
+
+    A failure starts with the likely mistake read from the trajectory
+    (:func:`mlgrader.checks.diagnose.trajectory_cause`): NaN or inf, a negative
+    cross-entropy (NLLLoss on raw logits), a loss that never moves (no step), one that rises
+    (a step uphill), and, against ``expected``, steps N times too large (a sum instead of a
+    mean), losses N times too large, a curve shifted by one step, a different first loss.
     """
     if tolerance < 0 or min_length < 0:
         raise ValueError("check_loss_curve: tolerance and min_length must not be negative")
+    if kind is not None and kind not in KNOWN_KINDS:
+        raise ValueError(f"check_loss_curve: kind must be one of {', '.join(KNOWN_KINDS)}, got {kind!r}")
     values = _loss_values(losses, name)
+    reference = None if expected is None else _loss_values(_author_array(expected, f"expected {name}"), f"expected {name}")
+    try:
+        _check_curve(values, reference, name=name, min_length=min_length, final_below=final_below,
+                     decreasing=decreasing, tolerance=tolerance, kind=kind, rtol=rtol, atol=atol)
+    except CheckFailure as exc:
+        cause = trajectory_cause(values, reference, kind=kind, rtol=rtol, atol=atol)
+        raise (exc.with_likely(cause.likely, cause.hint) if cause else exc) from None
+
+
+def _check_curve(values: np.ndarray, reference: np.ndarray | None, *, name: str, min_length: int,
+                 final_below: float | None, decreasing: bool, tolerance: float, kind: str | None,
+                 rtol: float, atol: float) -> None:
+    """check_loss_curve's checks in order, without the likely mistake: raise the first failure."""
     non_finite = ~np.isfinite(values)
     if non_finite.any():
         step = int(np.argmax(non_finite))
@@ -132,6 +164,13 @@ def check_loss_curve(
             found=_summarize_array(values),
             hint="Is the learning rate too large? Otherwise look for log(0) or a division by zero in the loss.",
         )
+    if kind in NON_NEGATIVE_KINDS and values.min() < 0:
+        step = int(np.argmax(values < 0))
+        raise CheckFailure(
+            f"{name}: the loss is {_format_number(values[step])} at step {step}; a {kind} loss is never below 0.",
+            expected="losses >= 0",
+            found=_summarize_array(values),
+        )
     if len(values) < min_length:
         raise CheckFailure(
             f"{name} has {len(values)} value{'s' if len(values) != 1 else ''}, expected at least {min_length}.",
@@ -139,6 +178,8 @@ def check_loss_curve(
             found=str(len(values)),
             hint="Record the loss at every step, inside the training loop.",
         )
+    if reference is not None:
+        _compare_with_reference(values, reference, name, rtol, atol)
     if decreasing and len(values) >= 2:
         _check_loss_trend(values, name, tolerance)
     if final_below is not None and not values[-1] < final_below:
@@ -150,3 +191,23 @@ def check_loss_curve(
         )
 
 
+def _compare_with_reference(values: np.ndarray, reference: np.ndarray, name: str, rtol: float, atol: float) -> None:
+    """Fail unless the curve is the reference run's, step by step."""
+    if values.shape != reference.shape:
+        raise CheckFailure(
+            f"{name} has {len(values)} values, expected {len(reference)} (one per step of the reference run).",
+            expected=f"{len(reference)} values",
+            found=str(len(values)),
+            hint="Record exactly one loss per step (per batch), inside the loop.",
+        )
+    close = np.isclose(values, reference, rtol=rtol, atol=atol)
+    if close.all():
+        return
+    first = int(np.argmin(close))
+    raise CheckFailure(
+        f"{name}: {int((~close).sum())} of {len(values)} losses differ from the reference run's; the first at "
+        f"step {first}: expected {_format_number(reference[first])}, found {_format_number(values[first])} "
+        f"(tolerance: rtol={rtol:g}, atol={atol:g}).",
+        expected=_summarize_array(reference),
+        found=_summarize_array(values),
+    )
