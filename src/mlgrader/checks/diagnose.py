@@ -291,6 +291,9 @@ def _impossible_negative(a: np.ndarray, expected: np.ndarray | None, kind: str |
         return None
     step = int(np.argmin(a >= 0))
     low = _format_number(float(a.min()))
+    if expected is not None and expected.size and math.isclose(-a[0], expected[0], rel_tol=1e-3):
+        return Diagnosis("The loss is the negative of the expected one from the first step: it is maximised, not "
+                         "minimised (a minus sign in front of the loss makes every step go uphill).")
     if kind in (None, "cross-entropy", "nll"):
         return Diagnosis(
             f"A cross-entropy loss is never negative, yet this one is {_format_number(float(a[step]))} at step "

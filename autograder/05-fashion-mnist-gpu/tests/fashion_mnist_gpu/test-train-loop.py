@@ -33,7 +33,11 @@ def replay(weights, steps, zero_grad=True, sign=1.0):
 w_ref, b_ref, losses_ref = replay(start, 2)
 w_acc, _, _ = replay(start, 2, zero_grad=False)
 w_up, _, _ = replay(start, 2, sign=-1.0)
-check_close(got["1.weight"], w_ref, rtol=1e-3, atol=1e-5, name="the weights after two SGD steps", mistakes={
+# The losses first: a negative cross-entropy names NLLLoss on raw logits, which the
+# weights alone only show as "different".
+check_loss_curve(got_losses, expected=losses_ref, rtol=1e-3, kind="cross-entropy", decreasing=False,
+                 name="the losses train() returned")
+check_close(got["1.weight"], w_ref, rtol=1e-3, atol=1e-5, start=start["1.weight"], name="the weights after two SGD steps", mistakes={
     "gradients were not zeroed before backward(), so they piled up across steps: call opt.zero_grad()": w_acc,
     "the weights did not change: is opt.step() called after loss.backward()?": start["1.weight"],
     "stepped uphill: the loss must be minimised": w_up,
@@ -45,4 +49,4 @@ from mlgrader.data import fashion_mnist_tensors
 
 sample_x, sample_y = fashion_mnist_tensors("train")
 check_loss_curve(train(make_linear(), sample_x[:4096], sample_y[:4096], epochs=2, batch_size=256),
-                 name="losses of a short run", min_length=32)
+                 name="losses of a short run", min_length=32, kind="cross-entropy")
