@@ -18,13 +18,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..bundle import BundleChoice, choose_bundle, zero_result
+from ..bundle import INSTALL_KIND, BundleChoice, choose_bundle, zero_result
 from ..config import GradingConfig
 from ..results import GradeResult
 from ..sandbox.warm import KernelSource
-from .plan import plan_steps
+from .environment import environment_notes, shell_note, without_shell_escapes
+from .plan import Plan, plan_steps
 from .session import NotebookRun
-from .submission import SubmissionError, identity, read_submission
+from .submission import SubmissionError, grade_id_of, identity, read_submission
 
 
 def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Path = Path("autograder"),
@@ -63,11 +64,35 @@ def _run(nb, choice: BundleChoice, path: Path, config: GradingConfig, started: f
     entry = choice.entry
     result = GradeResult(choice.bundle.assignment, 0.0, entry.max_score, notebook=entry.name, submission=str(path),
                          hidden_tests=list(entry.hidden_tests))
-    result.messages.extend(choice.notes)
     plan = plan_steps(nb, entry, config.cell_timeout)
+    if plan.summary:
+        result.messages.append(plan.summary)
+    result.messages.extend(environment_notes(_student_code(nb, entry)))
+    commands = _strip_shell_escapes(plan)
+    if commands:
+        result.messages.append(shell_note(commands))
+    result.messages.extend(choice.notes)
     result.messages.extend(plan.notes)
     if not nb.metadata.get("kernelspec"):
         result.messages.append("the notebook names no kernel; it was run with Python 3")
     result.phases["prepare"] = time.monotonic() - started  # reading the notebook, choosing the bundle, planning
     NotebookRun(choice.bundle, entry, config, kernels).execute(plan, result, submission_dir=path.parent)
     return result
+
+
+def _strip_shell_escapes(plan: Plan) -> list[str]:
+    """Replace the shell escapes of every cell step (they are not run at grading time); the commands."""
+    commands: list[str] = []
+    for step in plan.steps:
+        if step.kind != "cell":
+            continue
+        cleaned = without_shell_escapes(step.source)
+        step.source = cleaned.source
+        commands.extend(cleaned.commands)
+    return commands
+
+
+def _student_code(nb, entry) -> list[str]:
+    """The sources of the code cells the student wrote: not the course's install and read-only cells."""
+    course = {c.grade_id for c in entry.cells if c.kind in (INSTALL_KIND, "setup", "test")}
+    return [c.source for c in nb.cells if c.cell_type == "code" and grade_id_of(c) not in course]

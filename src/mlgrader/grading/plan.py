@@ -41,6 +41,8 @@ class Plan:
     # The notebook was written by another tool (no grade ids; an otter notebook): its answer
     # cells cannot be told apart, so staff find them in the notebook itself.
     foreign: bool = False
+    # One line that comes before every other note: the notebook is not this assignment's at all.
+    summary: str | None = None
 
 
 def _runs_code(entry: NotebookEntry, grade_id: str) -> bool:
@@ -102,7 +104,19 @@ def plan_steps(nb: nbformat.NotebookNode, entry: NotebookEntry, default_timeout:
             steps.append(Step("cell", label, cell.source, spec.timeout or default_timeout, gid))
     _restore_missing(entry, steps, seen, notes, default_timeout)
     _move_early_tests(entry, steps, notes)
-    return Plan(steps, notes, answers)
+    return Plan(steps, notes, answers, summary=wrong_notebook_summary(entry, seen))
+
+
+def wrong_notebook_summary(entry: NotebookEntry, seen: set[str]) -> str | None:
+    """The summary line for a notebook holding none of the cells a student writes in (exercises,
+    answers), or None. The per-cell repairs still follow it: they say what was put back."""
+    written = [c.grade_id for c in entry.cells if c.kind in ("exercise", "manual")]
+    if not written or any(gid in seen for gid in written):
+        return None
+    return (f"none of the {len(written)} cells you write in {entry.name}.ipynb ({', '.join(written[:4])}"
+            f"{', ...' if len(written) > 4 else ''}) are in this notebook: is it the notebook of another "
+            f"assignment, or a copy made outside the release? Submit the released {entry.name}.ipynb with your "
+            "answers; the tests below ran, and failed, because their exercises are missing")
 
 
 def is_foreign(nb: nbformat.NotebookNode, entry: NotebookEntry) -> bool:
