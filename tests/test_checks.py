@@ -589,3 +589,25 @@ def test_shape_mistakes_are_read_from_the_values():
 def test_messages_say_the_weights_differ_without_a_verb_that_disagrees():
     exc = failure(check_close, np.ones(3), np.zeros(3) + 2, name="the weights")
     assert "does not match" not in str(exc) and "the weights: 3 of 3 elements differ" in exc.problem
+
+
+def test_a_normalisation_over_the_wrong_axis_is_read_from_the_values():
+    z = np.random.default_rng(0).normal(size=(4, 3))
+    softmax = lambda v, axis: np.exp(v) / np.exp(v).sum(axis=axis, keepdims=True)  # noqa: E731
+    assert "normalised along the wrong axis" in failure(check_close, softmax(z, 0), softmax(z, 1)).likely
+    shifted = z - z.max(axis=0, keepdims=True)  # a max shift over the wrong axis: rows still sum to 1
+    assert "before normalising" in failure(check_close, softmax(shifted, 1) ** 1.1 / (softmax(shifted, 1) ** 1.1).sum(1, keepdims=True),
+                                           softmax(z, 1)).likely
+    X = np.array([[1.0, 10.0], [3.0, 30.0], [2.0, 5.0]])
+    centred_rows = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=0)
+    assert "mean of the values along axis 0 should be 0" in failure(check_close, centred_rows, (X - X.mean(0)) / X.std(0)).likely
+
+
+def test_monotonic_loss_curves_name_gradients_that_pile_up():
+    exc = failure(check_loss_curve, [1.0, 0.8, 0.6, 0.65, 0.4], monotonic=True, name="clf_losses")
+    assert "rose at step 3" in exc.problem and "not zeroed" in exc.likely
+    check_loss_curve([1.0, 0.8, 0.6, 0.5], monotonic=True)
+
+
+def test_values_that_blow_up_are_called_divergence():
+    assert "diverged" in failure(check_close, [1.0, 5e12, -3e30], [1.0, 0.8, 0.64]).likely

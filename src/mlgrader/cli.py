@@ -171,7 +171,8 @@ def _cmd_validate(args) -> int:
     try:
         with _ProgressBar("validating") as progress:
             report = validate(Path(args.root), args.assignments or None, _config(args),
-                              autograder_dir=Path(args.root) / "autograder", progress=progress)
+                              autograder_dir=Path(args.root) / "autograder", progress=progress,
+                              mutants=args.mutants)
     except (VariantError, ConfigError) as exc:
         _error("validate", exc)
         return EXIT_USAGE
@@ -192,8 +193,11 @@ def _print_validation_table(report) -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("detail", overflow="fold")
     for c in report.cases:
+        if c.kind == "mutant" and (c.ok or c.skipped):
+            continue  # killed or equivalent mutants are in --json; the table lists the survivors
         table.add_row(c.assignment, c.notebook, c.case, f"{c.score:g}/{c.max_score:g}",
-                      "[yellow]skip[/]" if c.skipped else "[green]yes[/]" if c.ok else "[red]NO[/]",
+                      "[yellow]skip[/]" if c.skipped else "[green]yes[/]" if c.ok else
+                      "[red]survived[/]" if c.kind == "mutant" else "[red]NO[/]",
                       escape(c.detail))
     console = Console()
     if not console.is_terminal:
@@ -349,6 +353,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="course directory (default: .)")
     p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--mutants", action="store_true",
+                   help="also grade automatic mutants of every solution region (one typical mistake each) "
+                        "and list the survivors; each assignment must kill 90%% of its applicable mutants")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("grade", help="grade one notebook",

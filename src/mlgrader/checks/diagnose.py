@@ -137,7 +137,7 @@ def _update_diagnosis(a: np.ndarray, e: np.ndarray, start: np.ndarray) -> Diagno
         return Diagnosis("The values did not move from where they started: the update never happened "
                          "(no optimizer.step(), no backward(), or the new value was not stored).")
     if residual > 0.25:
-        return None  # the update points elsewhere: no multiple of the expected one explains it
+        return _opposite_elements(found_step, expected_step)  # no multiple of the expected update explains it
     simple = simple_ratio(k)
     if simple == -1 or (k < 0 and simple is None):
         return Diagnosis("The update went the opposite way to the expected one: a step uphill (adding the "
@@ -161,6 +161,92 @@ def _update_diagnosis(a: np.ndarray, e: np.ndarray, start: np.ndarray) -> Diagno
                          "steps were smaller than they should be (an extra division, or a smaller learning rate), "
                          "or fewer steps were taken.")
     return None
+
+
+def _opposite_elements(found_step: np.ndarray, expected_step: np.ndarray) -> Diagnosis | None:
+    """Some values moved clearly the other way than expected: a sign error in their part of the update."""
+    opposite = (found_step * expected_step < 0) & (np.abs(found_step) > 0.1 * np.abs(expected_step))
+    if not opposite.any() or opposite.all():
+        return None
+    where = ", ".join(str(int(i)) for i in np.flatnonzero(opposite)[:5])
+    return Diagnosis(f"{int(opposite.sum())} of {opposite.size} values moved the opposite way to the expected "
+                     f"update (at positions {where}): a sign error in that part of the update (+= instead of -=, "
+                     "or a gradient with the wrong sign).")
+
+
+def _blown_up(a: np.ndarray, e: np.ndarray) -> Diagnosis | None:
+    """Values orders of magnitude beyond the expected ones: an iteration that diverged."""
+    scale = max(float(np.max(np.abs(e))), 1e-12)
+    largest = float(np.max(np.abs(a)))
+    if largest < 1e4 * scale or largest < 1e3:
+        return None
+    return Diagnosis(f"The values blew up (up to {_format_number(largest)} where about {_format_number(scale)} "
+                     "was expected): the iteration diverged, because the steps are far too large (a learning "
+                     "rate too large, a sum where the mean belongs) or go uphill.")
+
+
+_STATISTICS = (("sum", np.sum), ("mean", np.mean), ("standard deviation", np.std))
+
+
+def _constant_along(values: np.ndarray, reduce, axis: int) -> float | None:
+    """The value ``reduce`` gives along ``axis`` when it is the same for every slice, else None."""
+    with np.errstate(all="ignore"):
+        reduced = reduce(values, axis=axis)
+    if not np.all(np.isfinite(reduced)):
+        return None
+    level = float(np.median(reduced))
+    if not np.allclose(reduced, level, rtol=1e-5, atol=1e-6):
+        return None
+    return 0.0 if abs(level) < 1e-9 else level
+
+
+def _transforms(values: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The values as given, and as exp() when they look like log-probabilities (all <= 0)."""
+    forms = [("", values)]
+    if values.size and float(values.max()) <= 1e-9:
+        with np.errstate(all="ignore"):
+            forms.append(("exp of ", np.exp(values)))
+    return forms
+
+
+def _wrong_axis(a: np.ndarray, e: np.ndarray) -> Diagnosis | None:
+    """A normalisation the expected values have along one axis (rows summing to 1, columns with
+    mean 0 and standard deviation 1) that the values found lack, or have along another axis."""
+    if a.ndim < 2 or a.shape != e.shape:
+        return None
+    for (label, ex), (_, found) in zip(_transforms(e), _transforms(a)):
+        for stat, reduce in _STATISTICS:
+            for axis in range(e.ndim):
+                level = _constant_along(ex, reduce, axis) if e.shape[axis] >= 2 else None
+                slices = e.size // e.shape[axis]
+                # One slice is constant trivially; a sum of exactly 1 (probabilities) still means something.
+                if level is None or (slices < 2 and not (stat == "sum" and math.isclose(level, 1.0))) or \
+                        (stat == "sum" and level == 0.0):
+                    continue
+                diagnosis = _axis_diagnosis(found, reduce, axis, level, f"the {stat} of {label}the values")
+                if diagnosis is not None:
+                    return diagnosis
+    return None
+
+
+def _axis_diagnosis(found: np.ndarray, reduce, axis: int, level: float, what: str) -> Diagnosis | None:
+    """Why values that should have ``what`` equal to ``level`` along ``axis`` are wrong, or None."""
+    if _constant_along(found, reduce, axis) is not None:
+        if "sum" not in what:
+            return None  # the same centring or scaling: says nothing about the difference
+        return Diagnosis(f"{what[0].upper()}{what[1:]} along axis {axis} is {_format_number(level)} in every slice, "
+                         "as expected, yet the values differ: what is computed before normalising differs (e.g. "
+                         "a shift such as the max taken over the wrong axis, or a different formula).")
+    others = [k for k in range(found.ndim) if k != axis and found.shape[k] >= 2
+              and (other := _constant_along(found, reduce, k)) is not None
+              and math.isclose(other, level, rel_tol=1e-4, abs_tol=1e-6)]
+    if others:
+        return Diagnosis(f"The values are normalised along the wrong axis: {what} is {_format_number(level)} along "
+                         f"axis {others[0]}, where it should be so along axis {axis} (axis=/dim={others[0]} where "
+                         f"{axis} belongs, or -1 for the last axis).")
+    return Diagnosis(f"{what[0].upper()}{what[1:]} along axis {axis} should be {_format_number(level)} in every slice, "
+                     "as in the expected values, but it varies: that reduction or normalisation is missing, or taken "
+                     "over another axis.")
 
 
 def _shifted_by_one(a: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> Diagnosis | None:
@@ -215,12 +301,14 @@ def value_cause(a: np.ndarray, e: np.ndarray, *, rtol: float, atol: float,
         lambda: Diagnosis("The values are all zero: was the result actually computed and stored (or returned)?")
         if not np.any(a) and np.any(np.abs(e) > atol) else None,
     ]
+    finders.append(lambda: _blown_up(a, e))
     if start is not None and start.shape == a.shape:
         finders.append(lambda: _update_diagnosis(a, e, start))
     finders += [
         lambda: (lambda c: _factor_diagnosis(c, "Every value" if a.size > 1 else "The value") if c is not None
                  else None)(_constant_factor(a, e, rtol, atol)),
         lambda: _transposed(a, e, rtol, atol),
+        lambda: _wrong_axis(a, e),
         lambda: _shifted_by_one(a, e, rtol, atol),
         lambda: _constant_offset(a, e, rtol, atol),
         lambda: _close_miss(a, e),

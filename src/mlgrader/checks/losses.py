@@ -118,6 +118,7 @@ def check_loss_curve(
     kind: str | None = None,
     rtol: float = 1e-5,
     atol: float = 1e-8,
+    monotonic: bool = False,
 ) -> None:
     """Fail unless ``losses`` (one number per step/epoch) looks like successful training.
 
@@ -129,7 +130,8 @@ def check_loss_curve(
     starting level, and the last value below the first), so that single noisy SGD steps do
     not decide; and the last value is below ``final_below`` if given. ``losses`` may be a
     list of floats or of 0-d tensors (``losses.append(loss)`` without ``.item()``), an array
-    or a tensor.
+    or a tensor. With ``monotonic`` (full-batch gradient descent with a safe step size, whose
+    loss can only go down) no step may raise the loss at all.
 
     A failure starts with the likely mistake read from the trajectory
     (:func:`mlgrader.checks.diagnose.trajectory_cause`): NaN or inf, a negative
@@ -146,6 +148,8 @@ def check_loss_curve(
     try:
         _check_curve(values, reference, name=name, min_length=min_length, final_below=final_below,
                      decreasing=decreasing, tolerance=tolerance, kind=kind, rtol=rtol, atol=atol)
+        if monotonic:
+            _check_monotonic(values, name)
     except CheckFailure as exc:
         cause = trajectory_cause(values, reference, kind=kind, rtol=rtol, atol=atol)
         raise (exc.with_likely(cause.likely, cause.hint) if cause else exc) from None
@@ -211,3 +215,21 @@ def _compare_with_reference(values: np.ndarray, reference: np.ndarray, name: str
         expected=_summarize_array(reference),
         found=_summarize_array(values),
     )
+
+
+def _check_monotonic(values: np.ndarray, name: str) -> None:
+    """Fail at the first step that raised the loss (beyond float noise)."""
+    scale = max(float(np.max(np.abs(values))), 1e-12)
+    rises = np.flatnonzero(np.diff(values) > 1e-6 * scale)
+    if not rises.size:
+        return
+    step = int(rises[0]) + 1
+    raise CheckFailure(
+        f"{name}: the loss rose at step {step}, from {_format_number(values[step - 1])} to "
+        f"{_format_number(values[step])} ({len(rises)} step{'s' if len(rises) != 1 else ''} raised it in all).",
+        expected="a loss that goes down at every step",
+        found=_summarize_array(values),
+        likely="The loss went up although every step sees the whole data set with a small learning rate, "
+               "which can only lower it: the gradients are not zeroed between steps (backward() adds them up, "
+               "so the steps keep growing and overshoot), or the learning rate is too large.",
+        hint="Call optimizer.zero_grad() (or zero each .grad) once per step, before or after the update.")

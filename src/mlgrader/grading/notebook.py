@@ -23,20 +23,21 @@ from ..config import GradingConfig
 from ..results import GradeResult
 from ..sandbox.warm import KernelSource
 from .environment import environment_notes, shell_note, without_shell_escapes
-from .plan import Plan, plan_steps
+from .plan import Focus, Plan, focus_plan, plan_steps
 from .session import NotebookRun
 from .submission import SubmissionError, grade_id_of, identity, read_submission
 
 
 def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Path = Path("autograder"),
                    config: GradingConfig | None = None, fallback_assignment: str | None = None,
-                   kernels: KernelSource | None = None) -> GradeResult:
+                   kernels: KernelSource | None = None, focus: Focus | None = None) -> GradeResult:
     """Grade one submitted notebook. Always returns a result unless no assignment can be told.
 
     ``assignment`` is the one asked for (``--assignment``); ``fallback_assignment`` is used
     only when the notebook names none (a batch takes it from the folder layout). ``kernels``
     is where kernels come from (default: each started cold; a batch worker passes its
-    :class:`~mlgrader.sandbox.warm.WarmKernels`). Raises
+    :class:`~mlgrader.sandbox.warm.WarmKernels`). ``focus`` (validation only) grades just what
+    an edit of one cell can change (:class:`~mlgrader.grading.plan.Focus`). Raises
     :class:`~mlgrader.bundle.BundleError` only when no grade can be attached to any
     assignment (the command line turns that into exit status 2).
     """
@@ -54,17 +55,19 @@ def grade_notebook(path: Path, assignment: str | None = None, autograder_dir: Pa
                            named_notebook=named_notebook, fallback=fallback_assignment)
     if choice.zero_reason:
         return zero_result(choice.bundle, choice.entry, str(path), choice.zero_reason, time.monotonic() - started)
-    result = _run(nb, choice, path, config, started, kernels)
+    result = _run(nb, choice, path, config, started, kernels, focus)
     result.seconds = time.monotonic() - started
     return result
 
 
 def _run(nb, choice: BundleChoice, path: Path, config: GradingConfig, started: float,
-         kernels: KernelSource | None) -> GradeResult:
+         kernels: KernelSource | None, focus: Focus | None = None) -> GradeResult:
     entry = choice.entry
     result = GradeResult(choice.bundle.assignment, 0.0, entry.max_score, notebook=entry.name, submission=str(path),
                          hidden_tests=list(entry.hidden_tests))
     plan = plan_steps(nb, entry, config.cell_timeout)
+    if focus is not None:
+        plan = focus_plan(plan, focus)
     if plan.summary:
         result.messages.append(plan.summary)
     result.messages.extend(environment_notes(_student_code(nb, entry)))
@@ -76,7 +79,7 @@ def _run(nb, choice: BundleChoice, path: Path, config: GradingConfig, started: f
     if not nb.metadata.get("kernelspec"):
         result.messages.append("the notebook names no kernel; it was run with Python 3")
     result.phases["prepare"] = time.monotonic() - started  # reading the notebook, choosing the bundle, planning
-    NotebookRun(choice.bundle, entry, config, kernels).execute(plan, result, submission_dir=path.parent)
+    NotebookRun(choice.bundle, entry, config, kernels, stop_at_failure=focus is not None).execute(plan, result, submission_dir=path.parent)
     return result
 
 

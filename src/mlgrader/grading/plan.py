@@ -45,6 +45,28 @@ class Plan:
     summary: str | None = None
 
 
+# The output of a test that a focused grading (see Focus) did not run.
+NOT_RUN_IN_FOCUS = "not run: this grading looked only at what one edited cell changes"
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Grade only what an edit of one cell can change, as fast as that can be told (validating
+    mutants): tests above the cell are not run (they ran before the edit, so they cannot see
+    it), and grading stops at the first test that does not pass."""
+
+    cell: str  # grade id of the edited cell
+
+
+def focus_plan(plan: Plan, focus: Focus) -> Plan:
+    """``plan`` without the tests that come before the focused cell's step."""
+    index = next((i for i, s in enumerate(plan.steps) if s.kind == "cell" and s.grade_id == focus.cell), None)
+    if index is None:
+        return plan
+    steps = [s for i, s in enumerate(plan.steps) if i > index or s.kind != "test"]
+    return Plan(steps, plan.notes, plan.answers, plan.foreign, plan.summary)
+
+
 def _runs_code(entry: NotebookEntry, grade_id: str) -> bool:
     """Whether a layout cell becomes a step of its own (a code cell the kernel runs)."""
     cell = entry.cell(grade_id)
