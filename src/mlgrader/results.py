@@ -58,6 +58,8 @@ class GradeResult:
     # Where the seconds went: start (kernel and helper), cells, tests, teardown, and grader
     # (reading the submission and planning, in grade_notebook).
     phases: dict[str, float] = field(default_factory=dict)
+    # The notebook's own loss curves that tests checked (variable name -> values), for plots.
+    curves: dict[str, list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The command-line contract's object, plus descriptive extras."""
@@ -74,6 +76,7 @@ class GradeResult:
             "seconds": round(self.seconds, 3),
             "hidden_tests": list(self.hidden_tests),
             "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
+            "curves": {name: list(values) for name, values in self.curves.items()},
         }
 
     def to_json(self) -> str:
@@ -94,6 +97,7 @@ class GradeResult:
             seconds=float(data.get("seconds", 0.0)),
             hidden_tests=list(data.get("hidden_tests", [])),
             phases={str(k): float(v) for k, v in (data.get("phases") or {}).items()},
+            curves={str(k): [float(x) for x in v] for k, v in (data.get("curves") or {}).items()},
         )
 
     def to_gradescope(self) -> dict:

@@ -173,6 +173,8 @@ class NotebookRun:
             if spec.kind == "test":
                 absent = NOT_RUN_IN_FOCUS if self.stop_at_failure else "this test did not run"
                 outcome = self.verdicts.get(spec.grade_id, TestOutcome("error", absent))
+                for name, values in outcome.curves.items():
+                    result.curves.setdefault(name, values)
                 score = spec.points if outcome.status == "passed" else 0.0
                 result.tests.append(TestResult(spec.grade_id, score, spec.points, outcome.status,
                                                clip_text(outcome.output, self.config.feedback_chars)))
