@@ -179,6 +179,7 @@ from mlgrader.checks import check_close, check_loss_curve
 
 ### BEGIN HIDDEN TESTS
 import torch.nn.functional as F
+from mlgrader.checks import check_equal
 from mlgrader.data import fashion_mnist_tensors
 
 # Two full-batch SGD steps from the student's own initial weights, replayed here. Where
@@ -209,6 +210,14 @@ def replay(weights, steps, zero_grad=True, sign=1.0):
 w_ref, b_ref, losses_ref = replay(start, 2)
 w_acc, _, _ = replay(start, 2, zero_grad=False)
 w_up, _, _ = replay(start, 2, sign=-1.0)
+# train() must switch training mode on: evaluate() leaves a model in eval mode, and the MLP
+# would then train without its dropout (the linear model's numbers cannot show it, its flag can).
+mode_probe = make_linear()
+mode_probe.eval()
+train(mode_probe, xs[:8], ys[:8], epochs=0, batch_size=8, optimizer="sgd")
+check_equal(mode_probe.training, True, name="model.training after train()",
+            hint="call model.train() at the start of train(): evaluate() switched the model to eval mode, "
+                 "and dropout must be on while training")
 # The losses first: a negative cross-entropy names NLLLoss on raw logits, which the
 # weights alone only show as "different".
 check_loss_curve(got_losses, expected=losses_ref, rtol=1e-3, kind="cross-entropy", decreasing=False,

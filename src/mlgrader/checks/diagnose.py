@@ -437,7 +437,8 @@ def _step_size(a: np.ndarray, e: np.ndarray | None) -> Diagnosis | None:
         if step > 0:
             return Diagnosis(f"The loss matches the expected one for the first {step + 1} values, then departs from "
                              "it: the first step is right and later ones are not (gradients piling up without "
-                             "zero_grad(), or state carried over between steps).")
+                             "zero_grad(), a learning-rate schedule not stepped, or state carried over between "
+                             "steps).")
         simple = simple_ratio(k) if k is not None else None
         if simple is not None and simple >= 2:
             n = int(simple)

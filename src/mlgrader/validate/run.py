@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class CaseResult:
     # "case" (solution, stub, variant: each must be ok), "mutant" (one of many: a survivor is
     # listed, and the assignment's "mutants" summary decides), or "mutants" (that summary).
     kind: str = "case"
+    seconds: float = 0.0  # how long grading this case took (on one worker)
 
 
 @dataclass
@@ -67,6 +69,12 @@ class _Job:
 
 
 def _run_job(job: _Job, kernels=None) -> CaseResult:
+    started = time.monotonic()
+    case = _graded_case(job, kernels)
+    return replace(case, seconds=round(time.monotonic() - started, 2))
+
+
+def _graded_case(job: _Job, kernels=None) -> CaseResult:
     with tempfile.TemporaryDirectory(prefix="mlgrader-validate-") as tmp:
         path = Path(tmp) / f"{job.notebook}.ipynb"
         path.write_text(job.notebook_json)
