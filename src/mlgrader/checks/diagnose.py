@@ -73,10 +73,12 @@ def difference_words(a: np.ndarray, e: np.ndarray) -> str:
         relative = f" ({100 * abs(d) / abs(ref):.3g}%)" if ref else ""
         return f"the value found is {direction} the expected one by {_format_number(abs(d))}{relative}"
     above, below = int((diff > 0).sum()), int((diff < 0).sum())
-    scale = np.maximum(np.abs(e), 1e-12)
-    worst = float(np.max(np.abs(diff) / scale))
     side = f"{above} above and {below} below the expected values" if above and below else (
         f"all {above} differing values above the expected ones" if above else f"all {below} differing values below the expected ones")
+    nonzero = np.abs(e) > 1e-12
+    if not nonzero.any():  # a relative difference to 0 means nothing
+        return f"{side}; the largest difference is {_format_number(float(np.max(np.abs(diff))))}"
+    worst = float(np.max(np.abs(diff[nonzero]) / np.abs(e[nonzero])))
     return f"{side}; the largest relative difference is {100 * worst:.3g}%"
 
 
