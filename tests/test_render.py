@@ -92,9 +92,14 @@ def test_feedback_of_a_foreign_notebook_starts_its_notes_with_the_summary(tmp_pa
     assert notes.strip().startswith("none of the 4 cells you write in gradient_descent.ipynb")
 
 
-def test_class_report_renders_with_its_plots(solution_nb, release_nb, tmp_path):
-    results = [_graded(solution_nb, tmp_path, "full"), _graded(release_nb, tmp_path, "stub")]
+def test_class_report_renders_with_its_plots_and_names_a_foreign_notebook(solution_nb, release_nb, tmp_path):
+    other = nbformat.read(ROOT / "release" / "02-linear-regression" / "linear_regression.ipynb", as_version=4)
+    other.metadata.pop("mlgrader", None)
+    other.metadata.pop("nbgrader", None)
+    results = [_graded(solution_nb, tmp_path, "full"), _graded(release_nb, tmp_path, "stub"),
+               _graded(other, tmp_path, "foreign")]
     shown = rendered(write_class_report(results, tmp_path / "report.html"), tmp_path)
     assert shown["images"] >= 1 and shown["loaded"] == shown["images"]
     assert ASSIGNMENT in shown["text"]
+    assert "not this assignment's notebook" in shown["text"] and "none of the 4 cells you write in" in shown["text"]
     assert not [line for line in _hidden_lines(ASSIGNMENT) if line in shown["text"]]

@@ -214,6 +214,24 @@ def pending_note(pending: list[TestResult]) -> str:
             f"staff later; the score counts them as 0 until then")
 
 
+# How the one summary line of a notebook that is not this assignment's begins (feedback shows
+# it first; the class report lists such notebooks among its problems).
+WRONG_NOTEBOOK_START = "none of the "
+
+
+def wrong_notebook_note(notebook: str, written: list[str]) -> str:
+    """The summary line for a notebook holding none of the cells a student writes in."""
+    shown = ", ".join(written[:4]) + (", ..." if len(written) > 4 else "")
+    return (f"{WRONG_NOTEBOOK_START}{len(written)} cells you write in {notebook}.ipynb ({shown}) are in this "
+            f"notebook: is it the notebook of another assignment, or a copy made outside the release? Submit "
+            f"the released {notebook}.ipynb with your answers; the tests below ran, and failed, because their "
+            "exercises are missing")
+
+
+def is_wrong_notebook_note(message: str) -> bool:
+    return message.startswith(WRONG_NOTEBOOK_START) and " cells you write in " in message
+
+
 def apply_staff_scores(result: GradeResult, scores: dict[str, float]) -> float:
     """Put the scores graders gave (test name -> points, from the gradebook) into ``result``.
 

@@ -13,6 +13,7 @@ import nbformat
 
 from ..bundle import INSTALL_KIND, NotebookEntry
 from ..config import DEFAULT_CELL_TIMEOUT_S
+from ..results import wrong_notebook_note
 from .submission import grade_id_of
 
 
@@ -135,10 +136,7 @@ def wrong_notebook_summary(entry: NotebookEntry, seen: set[str]) -> str | None:
     written = [c.grade_id for c in entry.cells if c.kind in ("exercise", "manual")]
     if not written or any(gid in seen for gid in written):
         return None
-    return (f"none of the {len(written)} cells you write in {entry.name}.ipynb ({', '.join(written[:4])}"
-            f"{', ...' if len(written) > 4 else ''}) are in this notebook: is it the notebook of another "
-            f"assignment, or a copy made outside the release? Submit the released {entry.name}.ipynb with your "
-            "answers; the tests below ran, and failed, because their exercises are missing")
+    return wrong_notebook_note(entry.name, written)
 
 
 def is_foreign(nb: nbformat.NotebookNode, entry: NotebookEntry) -> bool:
