@@ -55,3 +55,19 @@ def test_a_partly_done_notebook_gets_no_wrong_notebook_line(release_nb, tmp_path
     result = _grade(release_nb, tmp_path)
     assert not any(m.startswith("none of the") for m in result.messages)
     assert not any("shell commands" in m or "Colab" in m for m in result.messages)
+
+
+def test_shell_escapes_are_replaced_by_code_that_keeps_the_cell_valid():
+    import ast
+
+    from mlgrader.grading.environment import environment_notes, without_shell_escapes
+
+    cell = "import os\nif not os.path.exists('x'):\n    !wget -q http://example.com/x\nfiles = !ls\n%pip install -q torch\nprint(1)"
+    cleaned = without_shell_escapes(cell)
+    ast.parse(cleaned.source)  # valid Python: the block keeps a body, files stays defined
+    assert cleaned.commands == ("!wget -q http://example.com/x", "files = !ls", "%pip install -q torch")
+    assert "print(1)" in cleaned.source and "files = []" in cleaned.source
+    assert without_shell_escapes("%%bash\nnvidia-smi\n").source.startswith("pass")
+    assert without_shell_escapes("x = 1  # a line with ! inside\nprint('!')").commands == ()
+    notes = environment_notes(["import requests\nr = requests.get('https://example.com/data.csv')"])
+    assert len(notes) == 1 and "no network" in notes[0]  # the download and its URL: named once

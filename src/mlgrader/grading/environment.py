@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 # A line that IPython hands to the shell or to a package manager: !cmd, %pip, %conda, %sx.
 _SHELL_LINE = re.compile(r"^(?P<indent>[ \t]*)(?:!|%(?:pip|conda|mamba|sx|system)\b)(?P<command>.*)$")
+# A shell command whose output is assigned: files = !ls (IPython gives a list of lines).
+_SHELL_ASSIGNMENT = re.compile(r"^(?P<target>[ \t]*[A-Za-z_][\w, ]*=)\s*(?:!|%(?:sx|system)\b)(?P<command>.*)$")
 # A cell that IPython runs as a shell script.
 _SHELL_CELL = re.compile(r"^\s*%%(?:bash|sh|script|system)\b")
 
@@ -66,6 +68,11 @@ def without_shell_escapes(source: str) -> ShellFree:
         return ShellFree("pass  # a shell cell: not run at grading time", (first,))
     lines, commands = [], []
     for line in source.splitlines():
+        assigned = _SHELL_ASSIGNMENT.match(line)
+        if assigned is not None:  # the name still exists afterwards, holding no lines
+            commands.append(line.strip())
+            lines.append(f"{assigned['target']} []  # shell command: not run at grading time")
+            continue
         match = _SHELL_LINE.match(line)
         if match is None:
             lines.append(line)
