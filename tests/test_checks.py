@@ -227,13 +227,14 @@ def test_check_close_reports_inf_in_a_tensor():
 
 def test_check_close_recognises_sign_and_constant_factor():
     assert "opposite sign" in str(failure(check_close, [-1.0, -2.0], [1.0, 2.0]))
-    assert "0.5 times the expected" in str(failure(check_close, [0.5, 1.0, 1.5], [1.0, 2.0, 3.0]))
+    assert "half the expected" in str(failure(check_close, [0.5, 1.0, 1.5], [1.0, 2.0, 3.0]))
     assert "shifted by one" in str(failure(check_close, GOOD_ITERATES[[0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]], GOOD_ITERATES))
 
 
 def test_check_close_scalar_message_and_author_hint():
     exc = failure(check_close, 0.5, 0.25, name="loss", hint="Average over the batch.")
-    assert exc.problem.startswith("loss is 0.5, expected 0.25 (difference 0.25).")
+    assert exc.problem.startswith("loss: found 0.5, expected 0.25; the value found is above the expected one by 0.25 (100%).")
+    assert exc.likely.startswith("The value is twice the expected one")
     assert str(exc).endswith("Hint: Average over the batch.")
 
 
@@ -443,6 +444,29 @@ def test_check_accuracy():
         check_accuracy([0], [0], threshold=90)
 
 
+def test_check_accuracy_of_an_untrained_model_blames_no_training_and_takes_a_hint():
+    labels = np.arange(100) % 10
+    wrong = (labels + 1) % 10 * (np.arange(100) % 3 > 0)
+    trained = str(failure(check_accuracy, wrong, labels, threshold=0.5))
+    assert "trained model" in trained
+    knn = str(failure(check_accuracy, wrong, labels, threshold=0.5, trained=False, hint="vote among the k nearest"))
+    assert "chance level for 10 classes" in knn and "trained" not in knn and "learning rate" not in knn
+    assert knn.endswith("Hint: That is about chance level for 10 classes: are the predictions in the same order "
+                        "as the labels? vote among the k nearest")
+    middling = str(failure(check_accuracy, [0, 1, 2, 0, 2], LABELS, threshold=0.9, trained=False))
+    assert "Hint" not in middling  # nothing the predictions tell, and no training to blame
+
+
+def test_every_check_adds_its_hint_to_its_own_message():
+    cases = [(check_shape, (np.zeros((3, 2)), (2, 3))), (check_finite, (np.array([np.nan]),)),
+             (check_type, ([1], "numpy.ndarray")), (check_probabilities, (np.array([[0.5, 0.6]]),)),
+             (check_loss_curve, ([1.0, 2.0, 3.0],)), (check_equal, (1, 2)), (check_close, (1.0, 2.0))]
+    for check, args in cases:
+        plain = str(failure(check, *args))
+        hinted = str(failure(check, *args, hint="see section 2"))
+        assert hinted.startswith(plain.split("\nHint: ")[0]) and hinted.endswith("see section 2"), check.__name__
+
+
 def test_check_accuracy_mentions_chance_level():
     labels = np.arange(100) % 10
     exc = failure(check_accuracy, (labels + 1) % 10 * (np.arange(100) % 3 > 0), labels, threshold=0.5)
@@ -505,3 +529,108 @@ def test_fit_weights_names_the_file_and_layout_when_weights_do_not_fit():
     with pytest.raises(AssertionError, match=r"w\.safetensors does not fit Flatten \+ Linear\(784, 10\)"):
         fit_weights(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)), saved,
                     "w.safetensors", "Flatten + Linear(784, 10)")
+
+
+# --- reasoning about the numbers (mlgrader.checks.diagnose) -----------------------------------
+
+def _fit_weight(x, y, w, lr, epochs, loss_reduce, grad_reduce):
+    """Gradient descent on w in y = w x: the loss and the gradient each reduced as given (mean or sum)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    history = []
+    for _ in range(epochs):
+        err = w * x - y
+        history.append(float(loss_reduce(err ** 2)))
+        w = w - lr * 2 * grad_reduce(err * x)
+    return w, history
+
+
+X_NEW, Y_NEW = [-2.0, 0.5, 1.0, 4.0], [4.0, -1.0, -2.0, -8.0]
+
+
+def test_a_gradient_that_sums_instead_of_averaging_is_named_from_the_loss_curve():
+    _, reference = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.mean, np.mean)
+    _, summed = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.mean, np.sum)
+    exc = failure(check_loss_curve, summed, expected=reference, rtol=1e-6, name="losses")
+    assert exc.likely.startswith("From the same start the loss falls as if each step were 4 times too large")
+    assert str(exc).splitlines()[0] == exc.likely and "sum" in exc.likely  # the mistake comes before the numbers
+
+
+def test_a_loss_that_sums_is_named_at_its_first_value():
+    _, reference = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.mean, np.mean)
+    _, summed = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.sum, np.sum)
+    exc = failure(check_loss_curve, summed, expected=reference, rtol=1e-6)
+    assert "4 times the expected" in exc.likely and "mean" in exc.likely
+
+
+def test_a_weight_that_converged_faster_is_explained_not_blamed_on_the_reference():
+    w_ref, _ = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.mean, np.mean)
+    w_sum, _ = _fit_weight(X_NEW, Y_NEW, 1.0, 0.02, 30, np.mean, np.sum)
+    exc = failure(check_close, w_sum, w_ref, rtol=1e-6, start=1.0, name="the weight")
+    assert "steps were larger" in exc.likely
+    assert "the weight: found -2" in exc.problem and "below the expected one" in exc.problem
+
+
+def test_an_update_n_times_too_large_uphill_or_missing_is_named_with_start():
+    start = np.array([1.0, -2.0, 0.5])
+    step = np.array([0.1, 0.3, -0.2])
+    assert "3 times the expected" in failure(check_close, start - 3 * step, start - step, start=start).likely
+    assert "opposite way" in failure(check_close, start + step, start - step, start=start).likely
+    assert "did not move" in failure(check_close, start, start - step, start=start).likely
+
+
+def test_nll_loss_on_raw_logits_is_named_from_a_negative_cross_entropy():
+    torch.manual_seed(0)
+    x, y = torch.randn(256, 20), torch.randint(0, 5, (256,))
+    w = (0.01 * torch.randn(5, 20)).requires_grad_(True)
+    losses = []
+    for _ in range(5):
+        w.grad = None
+        loss = torch.nn.NLLLoss()(x @ w.T, y)  # raw logits: no log_softmax
+        loss.backward()
+        losses.append(loss.item())
+        with torch.no_grad():
+            w -= 0.5 * w.grad
+    exc = failure(check_loss_curve, losses, kind="cross-entropy")
+    assert exc.likely.startswith("A cross-entropy loss is never negative") and "NLLLoss" in exc.likely
+    assert "log_softmax" in exc.hint
+
+
+def test_loss_curves_that_never_move_rise_or_diverge_name_their_cause():
+    assert "no step" in failure(check_loss_curve, [2.0] * 5).likely
+    assert "uphill" in failure(check_loss_curve, [1.0, 1.5, 2.5, 4.0]).likely
+    assert "diverged" in failure(check_loss_curve, [1.0, 3.0, float("nan")]).likely
+    assert "shifted by one" in failure(check_loss_curve, [3.0, 2.0, 1.5, 1.2], expected=[4.0, 3.0, 2.0, 1.5]).likely
+
+
+def test_shape_mistakes_are_read_from_the_values():
+    values = np.array([1.0, 2.0, 6.0])
+    assert "missing mean" in failure(check_close, values, 3.0).likely
+    assert "broadcasting" in failure(check_close, np.ones((4, 4)), np.ones(4)).likely
+    assert "transposed" in failure(check_close, np.arange(6.0).reshape(2, 3).T, np.arange(6.0).reshape(2, 3)).likely
+
+
+def test_messages_say_the_weights_differ_without_a_verb_that_disagrees():
+    exc = failure(check_close, np.ones(3), np.zeros(3) + 2, name="the weights")
+    assert "does not match" not in str(exc) and "the weights: 3 of 3 elements differ" in exc.problem
+
+
+def test_a_normalisation_over_the_wrong_axis_is_read_from_the_values():
+    z = np.random.default_rng(0).normal(size=(4, 3))
+    softmax = lambda v, axis: np.exp(v) / np.exp(v).sum(axis=axis, keepdims=True)  # noqa: E731
+    assert "normalised along the wrong axis" in failure(check_close, softmax(z, 0), softmax(z, 1)).likely
+    shifted = z - z.max(axis=0, keepdims=True)  # a max shift over the wrong axis: rows still sum to 1
+    assert "before normalising" in failure(check_close, softmax(shifted, 1) ** 1.1 / (softmax(shifted, 1) ** 1.1).sum(1, keepdims=True),
+                                           softmax(z, 1)).likely
+    X = np.array([[1.0, 10.0], [3.0, 30.0], [2.0, 5.0]])
+    centred_rows = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=0)
+    assert "mean of the values along axis 0 should be 0" in failure(check_close, centred_rows, (X - X.mean(0)) / X.std(0)).likely
+
+
+def test_monotonic_loss_curves_name_gradients_that_pile_up():
+    exc = failure(check_loss_curve, [1.0, 0.8, 0.6, 0.65, 0.4], monotonic=True, name="clf_losses")
+    assert "rose at step 3" in exc.problem and "not zeroed" in exc.likely
+    check_loss_curve([1.0, 0.8, 0.6, 0.5], monotonic=True)
+
+
+def test_values_that_blow_up_are_called_divergence():
+    assert "diverged" in failure(check_close, [1.0, 5e12, -3e30], [1.0, 0.8, 0.64]).likely

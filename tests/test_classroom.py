@@ -324,7 +324,7 @@ def test_the_first_cell_imports_mlgrader_from_the_carried_wheel(tmp_path):
         os.environ.clear()
         os.environ.update(saved)
     printed = nb.cells[-1].outputs[0]["text"].strip()
-    assert printed == str(folder / "mlgrader-0.1.0-py3-none-any.whl" / "mlgrader" / "checks.py")
+    assert printed == str(folder / "mlgrader-0.1.0-py3-none-any.whl" / "mlgrader" / "checks" / "__init__.py")
 
 
 def test_grading_never_runs_the_install_cell_and_says_nothing_about_it(tmp_path, solution_nb):

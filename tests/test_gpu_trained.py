@@ -3,7 +3,9 @@
 tests/fixtures/gpu-trained/ holds the 05 and 06 solutions as a student would hand them in
 after running them on a GPU (benchmarks/gpu/device_run.sh made them; benchmarks/gpu.md has
 the numbers): the executed notebook, whose outputs say it trained on cuda, and the
-safetensors weights it saved. The grader has no GPU here, so the kernel re-runs the
+safetensors weights it saved. (06's cells were brought to its 12-point layout, where the
+training loop is an exercise, after that run: its weights and printed outputs are the
+H100's, from the same model and the same loop.) The grader has no GPU here, so the kernel re-runs the
 notebook on the CPU, loads the GPU-trained weights and the hidden tests measure them.
 """
 
@@ -18,7 +20,7 @@ import pytest
 from conftest import ROOT, grade_json
 
 FIXTURES = ROOT / "tests" / "fixtures" / "gpu-trained"
-CASES = [("05-fashion-mnist-gpu", "fashion_mnist_gpu", 13.0), ("06-cnn", "cnn", 9.0)]
+CASES = [("05-fashion-mnist-gpu", "fashion_mnist_gpu", 13.0), ("06-cnn", "cnn", 12.0)]
 
 
 def _printed(nb) -> str:

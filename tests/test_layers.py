@@ -44,7 +44,7 @@ def plant(package_copy: Path, module: str, line: str) -> None:
 
 @pytest.mark.parametrize("module, line, broken", [
     ("sandbox/kernel.py", "from ..grading import plan  # the sandbox learns about tests", "Layers"),
-    ("checks.py", "from .sandbox import limits  # the checks learn about processes", "Layers"),
+    ("checks/compare.py", "from ..sandbox import limits  # the checks learn about processes", "Layers"),
     ("bundle.py", "from . import cli  # an import up the layers", "Layers"),
     ("grading/session.py", "from ..channel import kernel_agent  # the grader imports the kernel side",
      "never imports the kernel side"),

@@ -13,13 +13,18 @@ ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir(
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_validate(assignment):
-    proc = run_cli("validate", assignment, "--json", timeout=1200)
+    # --mutants in the same run: the mutants share its warm workers, so they cost only their own
+    # focused gradings (each stops at the first test that fails).
+    proc = run_cli("validate", assignment, "--mutants", "--json", timeout=1200)
     report = json.loads(proc.stdout)
-    failures = [c for c in report["cases"] if not c["ok"]]
-    assert proc.returncode == 0 and not failures, json.dumps(failures, indent=1)
+    failures = [c for c in report["cases"] if not c["ok"] and c["kind"] != "mutant"]
+    survivors = [c["case"] for c in report["cases"] if c["kind"] == "mutant" and not c["ok"]]
+    assert proc.returncode == 0 and not failures, json.dumps(failures, indent=1) + "\nsurvivors: " + "\n".join(survivors)
     cases = {c["case"] for c in report["cases"]}
     assert "solution" in cases and "stub" in cases
     assert sum(c.startswith("variant ") for c in cases) >= 3, "each assignment needs >= 3 known-wrong variants"
+    summary = next(c for c in report["cases"] if c["kind"] == "mutants")
+    assert summary["max_score"] > 0 and summary["score"] >= 0.9 * summary["max_score"], summary["detail"]
 
 
 def test_validate_fails_on_a_variant_that_does_not_lose_points(tmp_path):
@@ -36,6 +41,21 @@ def test_validate_fails_on_a_variant_that_does_not_lose_points(tmp_path):
     assert proc.returncode == 1
     harmless = next(c for c in report["cases"] if c["case"] == "variant harmless")
     assert not harmless["ok"] and "did not lose points" in harmless["detail"]
+
+
+def test_mutant_operators_make_one_typical_mistake_at_a_time():
+    from mlgrader.validate.operators import cell_changes
+
+    cell = ("def step(w, x, y, lr):\n    ### BEGIN SOLUTION\n    grad = 2 * np.mean((w * x - y) * x)\n"
+            "    p = np.exp(z - z.max(axis=1, keepdims=True))\n    loss = F.cross_entropy(logits, t)\n"
+            "    loss.backward()\n    return w - lr * grad.T\n    ### END SOLUTION\n")
+    changes = {c.operator: c for c in cell_changes(cell)}
+    assert {"mean-to-sum", "swap-axis", "drop-keepdims", "drop-max-shift", "ce-to-nll", "drop-backward",
+            "descent-sign", "lr-x100", "drop-transpose"} <= set(changes)
+    assert changes["drop-max-shift"].after.strip() == "p = np.exp(z)"
+    assert changes["descent-sign"].after.strip() == "return w + lr * grad.T"
+    assert all(c.source != cell for c in changes.values())
+    assert not cell_changes(cell.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION\n", ""))
 
 
 def _copy_course(tmp_path):
@@ -85,3 +105,20 @@ def test_show_prints_the_whole_feedback_of_one_variant(tmp_path):
     assert "passed     1 / 1    test-derivative" in out
     proc = run_cli("validate", "01-gradient-descent", "--show", "no-such-variant")
     assert proc.returncode == 2 and "no case 'no-such-variant'" in proc.stderr
+
+
+def test_equivalent_mutants_are_listed_with_their_reason_and_stale_marks_rejected(tmp_path):
+    course = _copy_course(tmp_path)
+    # Equivalent mutants must still exist: a stale mark is an error.
+    (course / "solutions" / "01-gradient-descent" / "variants.toml").write_text(
+        '[[equivalent]]\ncell = "gd-loop"\noperator = "swap-axis"\nreason = "no axis here"\n')
+    proc = run_cli("validate", "--root", str(course), "--mutants", "--json")
+    assert proc.returncode == 2 and "no longer exists" in proc.stderr
+    (course / "solutions" / "01-gradient-descent" / "variants.toml").write_text(
+        '[[equivalent]]\ncell = "gd-loop"\noperator = "lr-x100"\nreason = "pretend it cannot be seen"\n')
+    proc = run_cli("validate", "--root", str(course), "--mutants", "--json")
+    report = json.loads(proc.stdout)
+    mutants = [c for c in report["cases"] if c["kind"] == "mutant"]
+    marked = [c for c in mutants if c["skipped"]]
+    assert len(marked) == 1 and "pretend" in marked[0]["detail"] and "gd-loop" in marked[0]["case"]
+    assert all("at line" in c["case"] and "->" in c["case"] for c in mutants)

@@ -304,6 +304,7 @@ for epoch in range(n_epochs):
 print(a_t, b_t)
 
 # %% grade_id="autograd-check" points=3
+import torch
 from mlgrader.checks import CheckFailure, check_shape, check_close
 
 check_shape(a_t, (1,), name="a_t")
@@ -316,7 +317,9 @@ if a_t.grad is not None and float(a_t.grad.abs().max()) > 1e-2:
         f"a_t.grad is {a_t.grad.tolist()} after training: the gradients were never zeroed, so they "
         "pile up across epochs (backward() adds to .grad). Zero them after each update with "
         "a_t.grad.zero_() and b_t.grad.zero_().")
-check_close([a_t.item(), b_t.item()], [1.0, 2.0], atol=0.1, name="(a_t, b_t) after training")
+start = torch.Generator().manual_seed(42)  # where a_t and b_t began: tells no step from a wrong one
+start = [torch.randn(1, generator=start).item(), torch.randn(1, generator=start).item()]
+check_close([a_t.item(), b_t.item()], [1.0, 2.0], atol=0.1, start=start, name="(a_t, b_t) after training")
 ### BEGIN HIDDEN TESTS
 import numpy as np
 import torch
@@ -399,7 +402,9 @@ if a_sgd.grad is not None and float(a_sgd.grad.abs().max()) > 1e-2:
 check_close(loss_fn(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 4.0])), 2.0,
             name="loss_fn([1, 2], [1, 4])", hint="loss_fn should be nn.MSELoss()",
             mistakes={"loss_fn sums the squared errors (reduction='sum') instead of averaging them": 4.0})
-check_close([a_sgd.item(), b_sgd.item()], [1.0, 2.0], atol=0.1, name="(a_sgd, b_sgd) after training")
+start = torch.Generator().manual_seed(42)  # where a_sgd and b_sgd began: tells no step from a wrong one
+start = [torch.randn(1, generator=start).item(), torch.randn(1, generator=start).item()]
+check_close([a_sgd.item(), b_sgd.item()], [1.0, 2.0], atol=0.1, start=start, name="(a_sgd, b_sgd) after training")
 ### BEGIN HIDDEN TESTS
 ref_pred = torch.tensor([[0.5], [1.5], [-2.0]])
 ref_target = torch.tensor([[1.0], [1.0], [1.0]])

@@ -26,8 +26,9 @@
 # |---|---|
 # | 1. the size of a convolution's output | 2 |
 # | 2. the network | 3 |
-# | 3. test accuracy of at least 88 % | 4 |
-# | **total** | **9** |
+# | 3. the training loop | 3 |
+# | 4. test accuracy of at least 88 % | 4 |
+# | **total** | **12** |
 #
 # As in assignment 05, the grader measures the weights you save in
 # `fashion_cnn.safetensors` on its own test data, on a CPU; commit the file to skip
@@ -173,32 +174,49 @@ check_close(student(images), expected, rtol=1e-4, atol=1e-5, name="FashionCNN's 
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 3. Train it
+# ## 3. The training loop
 #
-# The training loop is the one you wrote in assignment 05, with the data kept on the
-# device, plus a **one-cycle learning-rate schedule**: the rate climbs from
-# $\eta_{\max}/25$ to $\eta_{\max} = 5 \cdot 10^{-3}$ over the first 30 % of the steps, then
-# anneals (cosine) to almost zero. The high middle phase moves fast; the low end settles
-# into a minimum. `OneCycleLR` is stepped once per batch. Adam, batches of 256 and
-# 3 epochs reach about 90 % test accuracy (a constant $2 \cdot 10^{-3}$ with batches of 128
-# gets there too, with twice the steps).
+# The loop is the one of assignment 05, with the data kept on the device, plus a
+# **one-cycle learning-rate schedule**: the rate climbs from $\eta_{\max}/25$ to
+# $\eta_{\max} = 5 \cdot 10^{-3}$ over the first 30 % of the steps, then anneals (cosine) to
+# almost zero. The high middle phase moves fast; the low end settles into a minimum.
+#
+# For each batch $B$ of images $x_i$ with labels $y_i$, the model gives logits $z_i$ and the
+# loss is the mean cross-entropy
+#
+# $$\ell = -\frac{1}{|B|}\sum_{i \in B} \log \frac{e^{z_{i,y_i}}}{\sum_c e^{z_{i,c}}}
+#   = \texttt{F.cross\_entropy}(z, y),$$
+#
+# and one step is: zero the gradients, compute $\ell$, back-propagate ($\nabla_\theta \ell$),
+# let Adam update $\theta$ with the current rate $\eta_t$, then advance the schedule
+# (`schedule.step()`, once per batch, after `opt.step()`).
+#
+# Write the body of the batch loop of `train`: it must return the loss of every batch as a
+# Python float (`loss.item()`), in order. Adam, batches of 256 and 3 epochs reach about 90 %
+# test accuracy.
 
-# %% timeout=600
+# %% grade_id="train-loop"
 def train(model, X, y, epochs=3, batch_size=256, max_lr=5e-3):
+    """Train `model` on (X, y) with Adam and a one-cycle schedule; return the loss of every batch."""
     opt = torch.optim.Adam(model.parameters(), lr=max_lr)
     steps_per_epoch = (len(X) + batch_size - 1) // batch_size
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=epochs * steps_per_epoch)
     model.train()
+    losses = []
     for epoch in range(epochs):
         order = torch.randperm(len(X), device=X.device)
         for start in range(0, len(X), batch_size):
             batch = order[start:start + batch_size]
+            ### BEGIN SOLUTION
             opt.zero_grad()
             loss = F.cross_entropy(model(X[batch]), y[batch])
             loss.backward()
             opt.step()
             schedule.step()
-        print(f"epoch {epoch + 1}: last batch loss {loss.item():.3f}")
+            losses.append(loss.item())
+            ### END SOLUTION
+        print(f"epoch {epoch + 1}: last batch loss {losses[-1]:.3f}")
+    return losses
 
 
 def evaluate(model, X, y, batch_size=1000):
@@ -209,6 +227,70 @@ def evaluate(model, X, y, batch_size=1000):
     return correct / len(X)
 
 
+# %% grade_id="test-train-loop" points=3
+import torch
+from mlgrader.checks import check_loss_curve
+
+### BEGIN HIDDEN TESTS
+import torch.nn as nn
+import torch.nn.functional as F
+from mlgrader.checks import check_close
+from mlgrader.data import fashion_mnist_tensors
+
+# Three full-batch steps from the student's own initial weights, replayed here: a full
+# batch makes the shuffled order irrelevant, so the two runs see the same data.
+images, labels = fashion_mnist_tensors("train")
+xs, ys = images[:256], labels[:256]
+probe = FashionCNN()
+start = {k: v.detach().cpu().clone() for k, v in probe.state_dict().items()}
+got_losses = train(probe, xs, ys, epochs=3, batch_size=256)
+got = {k: v.detach().cpu() for k, v in probe.state_dict().items()}
+
+
+class Replay(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.fc1 = nn.Linear(32 * 7 * 7, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+reference = Replay()
+reference.load_state_dict(start)
+opt = torch.optim.Adam(reference.parameters(), lr=5e-3)
+schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=5e-3, total_steps=3)
+losses_ref = []
+for _ in range(3):
+    opt.zero_grad()
+    loss = F.cross_entropy(reference(xs), ys)
+    loss.backward()
+    opt.step()
+    schedule.step()
+    losses_ref.append(loss.item())
+check_loss_curve(got_losses, expected=losses_ref, rtol=1e-3, atol=1e-4, kind="cross-entropy", decreasing=False,
+                 name="the losses train() returned")
+check_close(got["fc2.weight"], reference.state_dict()["fc2.weight"], rtol=1e-3, atol=1e-4,
+            start=start["fc2.weight"], name="fc2.weight after three steps")
+### END HIDDEN TESTS
+from mlgrader.data import fashion_mnist_tensors
+
+sample_x, sample_y = fashion_mnist_tensors("train")
+check_loss_curve(train(FashionCNN(), sample_x[:2048], sample_y[:2048], epochs=1, batch_size=128),
+                 name="losses of a short run", min_length=16, kind="cross-entropy")
+
+# %% [markdown]
+# ## 4. Train it
+#
+# If `fashion_cnn.safetensors` is already there, e.g. because you trained on a GPU and
+# committed it, it is loaded instead of trained again. Delete it to retrain.
+
+# %% timeout=600
 cnn = FashionCNN().to(device)
 if os.path.exists("fashion_cnn.safetensors"):
     cnn.load_state_dict(load_file("fashion_cnn.safetensors", device=str(device)))

@@ -198,7 +198,8 @@ def _cmd_validate(args) -> int:
     try:
         with _ProgressBar("validating") as progress:
             report = validate(Path(args.root), args.assignments or None, _config(args),
-                              autograder_dir=Path(args.root) / "autograder", progress=progress, only=args.show)
+                              autograder_dir=Path(args.root) / "autograder", progress=progress, only=args.show,
+                              mutants=args.mutants)
     except StaleBuildError as exc:
         _error("validate", exc)
         return EXIT_PROBLEM
@@ -226,7 +227,7 @@ def _print_validation_table(report) -> None:
     table = Table(title="mlgrader validate", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     for column in ("assignment", "notebook", "case", "score", "ok"):
         table.add_column(column, overflow="fold")
-    style = {"yes": "[green]yes[/]", "NO": "[red]NO[/]", "skip": "[yellow]skip[/]"}
+    style = {"yes": "[green]yes[/]", "NO": "[red]NO[/]", "skip": "[yellow]skip[/]", "survived": "[red]survived[/]"}
     for r in rows:  # names come from folders and variants.toml: never rich markup
         table.add_row(escape(r.assignment), escape(r.notebook), escape(r.case), r.score,
                       f"{style[r.verdict]} {escape(r.note)}".rstrip())
@@ -439,6 +440,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--show", metavar="CASE",
                    help="grade only this case (solution, stub, or a variant's name) and print the whole "
                         "feedback a student would get for it")
+    p.add_argument("--mutants", action="store_true",
+                   help="also grade automatic mutants of every solution region (one typical mistake each) "
+                        "and list the survivors; each assignment must kill 90%% of its applicable mutants")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("grade", help="grade one notebook",

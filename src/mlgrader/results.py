@@ -58,6 +58,8 @@ class GradeResult:
     # Where the seconds went: start (kernel and helper), cells, tests, teardown, and grader
     # (reading the submission and planning, in grade_notebook).
     phases: dict[str, float] = field(default_factory=dict)
+    # The notebook's own loss curves that tests checked (variable name -> values), for plots.
+    curves: dict[str, list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The command-line contract's object, plus descriptive extras."""
@@ -74,6 +76,7 @@ class GradeResult:
             "seconds": round(self.seconds, 3),
             "hidden_tests": list(self.hidden_tests),
             "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
+            "curves": {name: list(values) for name, values in self.curves.items()},
         }
 
     def to_json(self) -> str:
@@ -94,6 +97,7 @@ class GradeResult:
             seconds=float(data.get("seconds", 0.0)),
             hidden_tests=list(data.get("hidden_tests", [])),
             phases={str(k): float(v) for k, v in (data.get("phases") or {}).items()},
+            curves={str(k): [float(x) for x in v] for k, v in (data.get("curves") or {}).items()},
         )
 
     def to_gradescope(self) -> dict:
@@ -208,6 +212,24 @@ def pending_note(pending: list[TestResult]) -> str:
     names = ", ".join(t.name for t in pending)
     return (f"{format_points(points)} point{'s' if points != 1 else ''} ({names}) are graded by the course "
             f"staff later; the score counts them as 0 until then")
+
+
+# How the one summary line of a notebook that is not this assignment's begins (feedback shows
+# it first; the class report lists such notebooks among its problems).
+WRONG_NOTEBOOK_START = "none of the "
+
+
+def wrong_notebook_note(notebook: str, written: list[str]) -> str:
+    """The summary line for a notebook holding none of the cells a student writes in."""
+    shown = ", ".join(written[:4]) + (", ..." if len(written) > 4 else "")
+    return (f"{WRONG_NOTEBOOK_START}{len(written)} cells you write in {notebook}.ipynb ({shown}) are in this "
+            f"notebook: is it the notebook of another assignment, or a copy made outside the release? Submit "
+            f"the released {notebook}.ipynb with your answers; the tests below ran, and failed, because their "
+            "exercises are missing")
+
+
+def is_wrong_notebook_note(message: str) -> bool:
+    return message.startswith(WRONG_NOTEBOOK_START) and " cells you write in " in message
 
 
 def apply_staff_scores(result: GradeResult, scores: dict[str, float]) -> float:

@@ -829,7 +829,7 @@ try:  # find the grader's own copy of mlgrader through its environment
     for entry in open(f"/proc/{os.getppid()}/environ", "rb").read().split(b"\\0"):
         if entry.startswith(b"PYTHONPATH="):
             for folder in entry[len(b"PYTHONPATH="):].decode().split(os.pathsep):
-                target = pathlib.Path(folder) / "mlgrader" / "checks.py"
+                target = pathlib.Path(folder) / "mlgrader" / "checks" / "__init__.py"
                 # This corpus only ever touches the throwaway copy under @SAFE@.
                 if str(target).startswith("@SAFE@") and target.is_file():
                     target.write_text(target.read_text() + EVIL)
@@ -919,7 +919,7 @@ for folder in sorted(folders):
 for folder in os.environ.get("PYTHONPATH", "").split(os.pathsep):
     if folder.startswith("@OPEN@/"):
         plant(os.path.join(folder, "sitecustomize.py"), EVIL, "w")
-        plant(os.path.join(folder, "mlgrader", "checks.py"), "\\n" + EVIL, "a")
+        plant(os.path.join(folder, "mlgrader", "checks", "__init__.py"), "\\n" + EVIL, "a")
         plant(os.path.join(folder, "zz-mlgrader-adv-@TOKEN@.pth"), "import os\\n")
 print("planted", planted)
 if not planted:

@@ -13,6 +13,7 @@ import nbformat
 
 from ..bundle import INSTALL_KIND, NotebookEntry
 from ..config import DEFAULT_CELL_TIMEOUT_S
+from ..results import wrong_notebook_note
 from .submission import grade_id_of
 
 
@@ -41,6 +42,30 @@ class Plan:
     # The notebook was written by another tool (no grade ids; an otter notebook): its answer
     # cells cannot be told apart, so staff find them in the notebook itself.
     foreign: bool = False
+    # One line that comes before every other note: the notebook is not this assignment's at all.
+    summary: str | None = None
+
+
+# The output of a test that a focused grading (see Focus) did not run.
+NOT_RUN_IN_FOCUS = "not run: this grading looked only at what one edited cell changes"
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Grade only what an edit of one cell can change, as fast as that can be told (validating
+    mutants): tests above the cell are not run (they ran before the edit, so they cannot see
+    it), and grading stops at the first test that does not pass."""
+
+    cell: str  # grade id of the edited cell
+
+
+def focus_plan(plan: Plan, focus: Focus) -> Plan:
+    """``plan`` without the tests that come before the focused cell's step."""
+    index = next((i for i, s in enumerate(plan.steps) if s.kind == "cell" and s.grade_id == focus.cell), None)
+    if index is None:
+        return plan
+    steps = [s for i, s in enumerate(plan.steps) if i > index or s.kind != "test"]
+    return Plan(steps, plan.notes, plan.answers, plan.foreign, plan.summary)
 
 
 def _runs_code(entry: NotebookEntry, grade_id: str) -> bool:
@@ -102,7 +127,16 @@ def plan_steps(nb: nbformat.NotebookNode, entry: NotebookEntry, default_timeout:
             steps.append(Step("cell", label, cell.source, spec.timeout or default_timeout, gid))
     _restore_missing(entry, steps, seen, notes, default_timeout)
     _move_early_tests(entry, steps, notes)
-    return Plan(steps, notes, answers)
+    return Plan(steps, notes, answers, summary=wrong_notebook_summary(entry, seen))
+
+
+def wrong_notebook_summary(entry: NotebookEntry, seen: set[str]) -> str | None:
+    """The summary line for a notebook holding none of the cells a student writes in (exercises,
+    answers), or None. The per-cell repairs still follow it: they say what was put back."""
+    written = [c.grade_id for c in entry.cells if c.kind in ("exercise", "manual")]
+    if not written or any(gid in seen for gid in written):
+        return None
+    return wrong_notebook_note(entry.name, written)
 
 
 def is_foreign(nb: nbformat.NotebookNode, entry: NotebookEntry) -> bool:

@@ -27,7 +27,7 @@ from ..sandbox.kernel import SandboxKernel
 from ..sandbox.limits import Limits, SandboxError
 from ..sandbox.warm import ColdKernels, KernelSource, Scratch, preloadable
 from .hints import death_cause, gpu_hint, leftovers_note
-from .plan import Plan, Step
+from .plan import NOT_RUN_IN_FOCUS, Plan, Step
 from .trusted_tests import TestOutcome, helper_definitions, preload_test_imports, run_test
 
 AGENT_START_TIMEOUT_S = 120  # a cold kernel importing numpy on a loaded machine
@@ -37,8 +37,9 @@ class NotebookRun:
     """Executes one :class:`~mlgrader.grading.plan.Plan` and fills a :class:`GradeResult` in place."""
 
     def __init__(self, bundle: Bundle, entry: NotebookEntry, config: GradingConfig,
-                 kernels: KernelSource | None = None):
+                 kernels: KernelSource | None = None, stop_at_failure: bool = False):
         self.bundle = bundle
+        self.stop_at_failure = stop_at_failure  # a focused grading: the first failing test decides
         self.entry = entry
         self.config = config
         self.kernels = kernels or ColdKernels()  # a batch worker passes its warm kernels
@@ -143,6 +144,8 @@ class NotebookRun:
                                                             helpers_before(self.entry, step.grade_id))
                 if kernel.dead:
                     stopped = "the notebook's kernel died (os._exit, a crash or the memory limit)"
+                elif self.stop_at_failure and self.verdicts[step.grade_id].status != "passed":
+                    stopped = NOT_RUN_IN_FOCUS
                 continue
             with self._phase(result, "cells"):
                 stopped = self._run_cell(step, kernel, timeout, min(step.timeout, remaining), result)
@@ -169,7 +172,10 @@ class NotebookRun:
     def _record_tests(self, result: GradeResult) -> None:
         for spec in self.entry.cells:
             if spec.kind == "test":
-                outcome = self.verdicts.get(spec.grade_id, TestOutcome("error", "this test did not run"))
+                absent = NOT_RUN_IN_FOCUS if self.stop_at_failure else "this test did not run"
+                outcome = self.verdicts.get(spec.grade_id, TestOutcome("error", absent))
+                for name, values in outcome.curves.items():
+                    result.curves.setdefault(name, values)
                 score = spec.points if outcome.status == "passed" else 0.0
                 result.tests.append(TestResult(spec.grade_id, score, spec.points, outcome.status,
                                                clip_text(outcome.output, self.config.feedback_chars)))

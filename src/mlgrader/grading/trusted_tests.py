@@ -12,13 +12,14 @@ import ast
 import builtins
 import functools
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..artifacts import ArtifactError, artifact_folder
 from ..bundle import NotebookEntry, public_part
 from ..channel.codec import WireError
 from ..channel.proxy import MISSING, Channel, RemoteError, RemoteObject, RemoteUnavailable, wait_budget
+from ..checks import CheckFailure, to_numpy
 from ..seeding import seed_everything
 
 
@@ -151,25 +152,78 @@ class MirroredNames(dict):
 class TestOutcome:
     status: str
     output: str
+    # The notebook's loss curves this test checked (name -> values), for the feedback's plot.
+    curves: dict[str, list[float]] = field(default_factory=dict)
+
+
+# A curve longer than this is thinned for the plot (every k-th value): a page stays small.
+_CURVE_POINTS = 2000
+
+
+def curve_names(source: str) -> list[str]:
+    """Names passed as the first argument of ``check_loss_curve(...)`` in a test."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name):
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if called == "check_loss_curve" and node.args[0].id not in names:
+                names.append(node.args[0].id)
+    return names
+
+
+def _curve_values(value) -> list[float] | None:
+    """A notebook value as a plottable curve (a 1-D run of numbers), or None."""
+    try:
+        values = to_numpy(value, name="curve").astype(float).ravel()
+    except (CheckFailure, TypeError, ValueError):
+        return None
+    if values.size < 2:
+        return None
+    step = max(1, values.size // _CURVE_POINTS)
+    return [float(v) for v in values[::step]]
+
+
+def notebook_curves(source: str, values: dict) -> dict[str, list[float]]:
+    """The loss curves a test checks that are the notebook's own values (never the test's)."""
+    curves = {}
+    for name in curve_names(source):
+        if name in values and values[name] is not MISSING:
+            curve = _curve_values(values[name])
+            if curve is not None:
+                curves[name] = curve
+    return curves
 
 
 def run_test(source: str, grade_id: str, channel: Channel, timeout: float, seed: int,
              workdir: Path | None = None, helpers: str = "") -> TestOutcome:
+    """Run one test (see :func:`run_checks`) and keep the notebook's loss curves it checked."""
+    outcome, values = run_checks(source, grade_id, channel, timeout, seed, workdir, helpers)
+    try:
+        outcome.curves = notebook_curves(source, values)
+    except SyntaxError:
+        pass  # run_checks said so already
+    return outcome
+
+
+def run_checks(source: str, grade_id: str, channel: Channel, timeout: float, seed: int,
+               workdir: Path | None = None, helpers: str = "") -> tuple[TestOutcome, dict]:
     """Run one test's code in this (trusted) process against values from the notebook.
 
     ``helpers`` is grader-side code (:func:`helper_definitions` of the helper cells before the
     test) that runs first, in the test's namespace.
     """
     channel.deadline = wait_budget(timeout)
+    values: dict = {}
     try:
         names = free_names(helpers + "\n" + source)
         values = channel.export(names)
     except SyntaxError as exc:
-        return TestOutcome("error", f"the test {grade_id} itself is broken ({exc}); tell your instructor")
+        return TestOutcome("error", f"the test {grade_id} itself is broken ({exc}); tell your instructor"), values
     except (RemoteUnavailable, WireError) as exc:
-        return TestOutcome("error", str(exc))
+        return TestOutcome("error", str(exc)), values
     except RemoteError as exc:
-        return TestOutcome("failed", _remote_error_text(exc))
+        return TestOutcome("failed", _remote_error_text(exc)), values
     missing = [n for n, v in values.items() if v is MISSING]
     namespace = {"__name__": f"mlgrader_test_{grade_id.replace('-', '_')}", "__builtins__": builtins}
     namespace.update({n: v for n, v in values.items() if v is not MISSING})
@@ -182,24 +236,24 @@ def run_test(source: str, grade_id: str, channel: Channel, timeout: float, seed:
             fetched = {n for n, v in values.items() if v is not MISSING}
             exec(compile(source, f"<test {grade_id}>", "exec"), namespace, _locals_for(source, namespace, channel, fetched))
     except ArtifactError as exc:
-        return TestOutcome("failed", str(exc))
+        return TestOutcome("failed", str(exc)), values
     except RemoteError as exc:  # before the built-in types a remote error is also an instance of
-        return TestOutcome("failed", _remote_error_text(exc))
+        return TestOutcome("failed", _remote_error_text(exc)), values
     except AssertionError as exc:  # CheckFailure is an AssertionError
-        return TestOutcome("failed", str(exc) or _bare_assert_text(exc, source))
+        return TestOutcome("failed", str(exc) or _bare_assert_text(exc, source)), values
     except NameError as exc:
         name = getattr(exc, "name", None)
         if name in missing:
             return TestOutcome("failed", f"your notebook does not define `{name}` at this point; "
-                                         "did the cell that should define it run without an error?")
-        return TestOutcome("error", f"the test {grade_id} is broken ({exc}); tell your instructor")
+                                         "did the cell that should define it run without an error?"), values
+        return TestOutcome("error", f"the test {grade_id} is broken ({exc}); tell your instructor"), values
     except (RemoteUnavailable, WireError) as exc:
-        return TestOutcome("error", str(exc))
+        return TestOutcome("error", str(exc)), values
     except Exception as exc:  # a test tripping over an odd value is still the value's fault
-        return TestOutcome("failed", f"the test could not use your values: {type(exc).__name__}: {exc}")
+        return TestOutcome("failed", f"the test could not use your values: {type(exc).__name__}: {exc}"), values
     finally:
         channel.deadline = None
-    return TestOutcome("passed", "")
+    return TestOutcome("passed", ""), values
 
 
 def _locals_for(source: str, namespace: dict, channel: Channel, fetched: set[str]) -> dict:

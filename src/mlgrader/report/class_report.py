@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 from urllib.parse import quote
 
-from ..results import GradeResult
+from ..results import GradeResult, is_wrong_notebook_note
 from .gradebook_sections import ClassNotes, notes_html
 from .page import badge, escape, format_points, img, page, percent_of, pre, write_text
 from .plots import histogram_plot, pass_rate_plot
@@ -144,7 +144,8 @@ def _staff_section(rows: list[ReportRow], rubrics: Mapping[tuple[str, str, str],
 
 
 def _problems_section(rows: list[ReportRow]) -> str:
-    """Submissions that need a look: grader errors, time limits, dead kernels, test errors."""
+    """Submissions that need a look: grader errors, time limits, dead kernels, test errors, notebooks
+    of another assignment."""
     items = []
     for r in rows:
         if r.status != "graded":
@@ -154,6 +155,8 @@ def _problems_section(rows: list[ReportRow]) -> str:
         if trouble:
             items.append((r, ", ".join(sorted({c.status for c in trouble})),
                           "; ".join(f"{c.label}: {c.status}" for c in trouble)))
+        if r.result.messages and is_wrong_notebook_note(r.result.messages[0]):
+            items.append((r, "not this assignment's notebook", r.result.messages[0]))
         errors = [t.name for t in r.result.tests if t.status == "error"]
         if errors:
             items.append((r, "tests not run", "; ".join(errors)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..results import GradeResult
 from .page import badge, escape, format_points, img, page, percent_of, pre, write_text
-from .plots import cell_time_plot, points_plot
+from .plots import cell_time_plot, loss_curves_plot, plots_note, points_plot
 
 
 
@@ -41,6 +41,7 @@ def feedback_html(result: GradeResult, student: str | None = None, late: str | N
         parts.append("<h2>Notes</h2>")
         parts.append('<ul class="notes">' + "".join(f"<li>{escape(m)}</li>" for m in result.messages) + "</ul>")
     parts.append(_tests_section(result))
+    parts.append(_curves_section(result))
     parts.append(_cells_section(result))
     meta = [f"submission: {escape(result.submission)}" if result.submission else "",
             f"sandbox: {escape(result.sandbox)}" if result.sandbox else "",
@@ -71,6 +72,15 @@ def _tests_section(result: GradeResult) -> str:
     return ("<h2>Tests</h2>" + img(points_plot(result), "points per test")
             + "<table><tr><th>test</th><th>status</th><th>points</th><th>message</th></tr>"
             + "".join(rows) + "</table>")
+
+
+def _curves_section(result: GradeResult) -> str:
+    """Your loss curves, as the tests saw them: a picture says at once whether training went down."""
+    plot = loss_curves_plot(result)
+    if plot is None:
+        return ""
+    names = ", ".join(escape(name) for name in result.curves)
+    return f"<h2>Your training</h2><p>The loss curves the tests checked: {names}.</p>" + img(plot, "loss curves")
 
 
 def _cells_section(result: GradeResult) -> str:

@@ -94,6 +94,26 @@ def _stacked_bars(labels: Sequence[str], segments: Sequence[Sequence[tuple[float
     return _svg_data_uri(left + PLOT_PX + 24, bottom + 38, axis + "".join(parts))
 
 
+def loss_curves_plot(result: GradeResult) -> str | None:
+    """The notebook's loss curves that tests checked, one line each (log scale when all are
+    positive and span more than a factor 100), as a PNG data URI; None without curves."""
+    curves = {name: values for name, values in result.curves.items() if values}
+    if not curves:
+        return None
+    ax = _new_axes(7, 3.2)
+    if ax is None:
+        return None
+    finite = [v for values in curves.values() for v in values if v == v and abs(v) != float("inf")]
+    for name, values in curves.items():
+        ax.plot(range(len(values)), values, label=_plain_label(name), linewidth=1.4)
+    if finite and min(finite) > 0 and max(finite) > 100 * min(finite):
+        ax.set_yscale("log")
+    ax.set_xlabel("step (as recorded)")
+    ax.set_ylabel("loss")
+    ax.legend(loc="best", fontsize="small")
+    return _png_data_uri(ax)
+
+
 def points_plot(result: GradeResult) -> str | None:
     """Horizontal bars: points earned and lost per test."""
     if not result.tests:

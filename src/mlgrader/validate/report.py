@@ -23,7 +23,7 @@ class TableRow:
     notebook: str
     case: str  # solution, stub, or the variant's name
     score: str
-    verdict: str  # yes | NO | skip
+    verdict: str  # yes | NO | skip; a mutant's: survived (killed ones are not in the table)
     note: str  # "[3]": the number of its detail below the table, or ""
 
 
@@ -36,13 +36,22 @@ class Detail:
 
 
 def verdict(case: CaseResult) -> str:
-    return "skip" if case.skipped else "yes" if case.ok else "NO"
+    if case.skipped:
+        return "skip"
+    if case.kind == "mutant":
+        return "killed" if case.ok else "survived"
+    return "yes" if case.ok else "NO"
+
+
+def shown_in_table(case: CaseResult) -> bool:
+    """Killed and equivalent mutants stay out of the table (they are in --json): it lists the survivors."""
+    return not (case.kind == "mutant" and (case.ok or case.skipped))
 
 
 def table_rows(report: ValidationReport) -> tuple[list[TableRow], list[Detail]]:
     """The table's rows and the numbered details (a case's whole detail text) below it."""
     rows, details = [], []
-    for case in report.cases:
+    for case in filter(shown_in_table, report.cases):
         note = ""
         if case.detail:
             details.append(Detail(len(details) + 1, case.label, verdict(case), case.detail))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -19,9 +20,14 @@ from ..batch.executors import NoProgress, Progress, ProcessFailure, default_work
 from ..config import GradingConfig
 from ..grading import grade_notebook
 from ..results import GradeResult
+from ..grading.plan import Focus
 from ..sandbox.warm import WarmKernels
 from .judge import judge_solution, judge_stub, judge_variant
+from .mutants import judge_mutant, load_equivalents, mutated_notebook, notebook_mutants, unused_equivalents
 from .variants import NEEDS, Variant, VariantError, apply_variant, load_variants
+
+# The share of a notebook's applicable mutants its tests must kill (with a message that explains).
+MUTANT_KILL_RATE = 0.9
 
 
 @dataclass
@@ -34,6 +40,10 @@ class CaseResult:
     max_score: float
     detail: str = ""  # why it failed, or the feedback that satisfied it: whole, never clipped
     skipped: bool = False  # a variant that cannot show on this machine (see Variant.needs)
+    # "case" (solution, stub, variant: each must be ok), "mutant" (one of many: a survivor is
+    # listed, and the assignment's "mutants" summary decides), or "mutants" (that summary).
+    kind: str = "case"
+    seconds: float = 0.0  # how long grading this case took (on one worker)
     grade: GradeResult | None = None  # the whole grade: the feedback a student would get
 
     @property
@@ -47,7 +57,7 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        return bool(self.cases) and all(c.ok for c in self.cases)
+        return bool(self.cases) and all(c.ok for c in self.cases if c.kind != "mutant")
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "cases": [asdict(c) for c in self.cases]}
@@ -71,13 +81,28 @@ class _Job:
     autograder_dir: str
     config: GradingConfig
     variant: Variant | None = None
+    focus: str | None = None  # a mutant: grade id of the mutated cell
 
 
 def _run_job(job: _Job, kernels=None) -> CaseResult:
+    started = time.monotonic()
+    case = _graded_case(job, kernels)
+    return replace(case, seconds=round(time.monotonic() - started, 2))
+
+
+def _graded_case(job: _Job, kernels=None) -> CaseResult:
     with tempfile.TemporaryDirectory(prefix="mlgrader-validate-") as tmp:
         path = Path(tmp) / f"{job.notebook}.ipynb"
         path.write_text(job.notebook_json)
-        result = grade_notebook(path, job.assignment, Path(job.autograder_dir), job.config, kernels=kernels)
+        focus = Focus(job.focus) if job.focus else None
+        result = grade_notebook(path, job.assignment, Path(job.autograder_dir), job.config, kernels=kernels,
+                                focus=focus)
+    if job.focus:
+        killed, explained, detail = judge_mutant(result)
+        if killed and not explained:
+            detail = f"killed with a bare value mismatch: {detail}"
+        return CaseResult(job.assignment, job.notebook, job.case, killed and explained, result.score,
+                          result.max_score, detail, kind="mutant", grade=result)
     if job.case == "solution":
         ok, detail = judge_solution(result)
     elif job.case == "stub":
@@ -101,12 +126,12 @@ def machine_kind() -> str:
 
 
 def case_matches(case: str, wanted: str) -> bool:
-    """Whether a case ("solution", "stub", "variant NAME") is the one asked for ("NAME" will do)."""
+    """Whether a case ("solution", "stub", "variant NAME", "mutant ...") is the one asked for ("NAME" will do)."""
     return wanted in (case, case.removeprefix("variant "))
 
 
 def _jobs(root: Path, names: list[str], autograder_dir: Path, config: GradingConfig,
-          skipped: list[CaseResult]) -> list[_Job]:
+          skipped: list[CaseResult], mutants: bool = False) -> list[_Job]:
     """The grading jobs; variants that cannot show on this machine go to ``skipped``."""
     jobs = []
     machine = None  # "gpu" or "no-gpu", asked once and only when a variant needs it (imports torch)
@@ -133,14 +158,63 @@ def _jobs(root: Path, names: list[str], autograder_dir: Path, config: GradingCon
                     continue
                 jobs.append(_Job(case=f"variant {variant.name}", notebook_json=nbformat.writes(edited),
                                  variant=variant, **common))
+            if mutants:
+                jobs.extend(_mutant_jobs(root, assignment, solution_nb, common, skipped))
     return jobs
+
+
+def _mutant_jobs(root: Path, assignment: str, solution_nb, common: dict, listed: list[CaseResult]) -> list[_Job]:
+    """One focused job per distinct mutant; equivalent ones go to ``listed`` with their reason."""
+    equivalents = load_equivalents(root / "solutions" / assignment / "variants.toml")
+    found = notebook_mutants(solution_nb, exercise_ids(solution_nb), equivalents)
+    for stale in unused_equivalents(found, equivalents):
+        raise VariantError(f"{assignment}: variants.toml marks an equivalent mutant that no longer exists: "
+                           f"{stale.operator} in cell {stale.cell}")
+    jobs = []
+    for mutant in found:
+        if mutant.equivalent is not None:
+            listed.append(CaseResult(assignment, common["notebook"], mutant.case, True, 0, 0,
+                                     f"equivalent: {mutant.equivalent.reason}", skipped=True, kind="mutant"))
+            continue
+        jobs.append(_Job(case=mutant.case, notebook_json=nbformat.writes(mutated_notebook(solution_nb, mutant)),
+                         focus=mutant.cell, **common))
+    return jobs
+
+
+def exercise_ids(nb) -> set[str]:
+    """Grade ids of the cells a student writes code in: nbgrader solution cells that are not tests."""
+    ids = set()
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution") and not meta.get("grade") and meta.get("grade_id"):
+            ids.add(meta["grade_id"])
+    return ids
+
+
+def mutant_summaries(cases: list[CaseResult]) -> list[CaseResult]:
+    """Per assignment: the share of applicable mutants killed with a message that explains them.
+    OK at 90 % or more, and never with no applicable mutant at all."""
+    summaries = []
+    for assignment in sorted({c.assignment for c in cases}):
+        mine = [c for c in cases if c.assignment == assignment and c.kind == "mutant"]
+        applicable = [c for c in mine if not c.skipped]
+        killed = [c for c in applicable if c.ok]
+        rate = len(killed) / len(applicable) if applicable else 0.0
+        ok = bool(applicable) and rate >= MUTANT_KILL_RATE
+        detail = (f"{len(killed)} of {len(applicable)} applicable mutants killed with an explaining message "
+                  f"({rate:.0%}); {len(mine) - len(applicable)} marked equivalent")
+        notebook = mine[0].notebook if mine else ""
+        summaries.append(CaseResult(assignment, notebook, "mutants", ok, len(killed), len(applicable), detail,
+                                    kind="mutants"))
+    return summaries
 
 
 def validate(root: Path, assignments: list[str] | None = None, config: GradingConfig | None = None,
              autograder_dir: Path | None = None, workers: int | None = None,
-             progress: Progress | None = None, only: str | None = None) -> ValidationReport:
+             progress: Progress | None = None, only: str | None = None, mutants: bool = False) -> ValidationReport:
     """Grade every case of the assignments (default: all), or only the case ``only`` names
-    ("solution", "stub", a variant's name).
+    ("solution", "stub", a variant's name); with ``mutants`` also the automatic mutants of
+    every solution region, and per assignment the share they kill.
 
     Raises :class:`VariantError` on a bad variants.toml, :class:`StaleBuildError` when the
     build is older than the solution sources (a validation of it would prove the old tests),
@@ -155,7 +229,7 @@ def validate(root: Path, assignments: list[str] | None = None, config: GradingCo
         if stale:
             raise StaleBuildError(stale)
     report = ValidationReport()
-    jobs = _jobs(root, names, autograder_dir or root / "autograder", config, report.cases)
+    jobs = _jobs(root, names, autograder_dir or root / "autograder", config, report.cases, mutants)
     if only is not None:
         report.cases[:] = [c for c in report.cases if case_matches(c.case, only)]
         jobs = [job for job in jobs if case_matches(job.case, only)]
@@ -173,6 +247,8 @@ def validate(root: Path, assignments: list[str] | None = None, config: GradingCo
         results[index] = outcome if isinstance(outcome, CaseResult) else _failed_case(jobs[index], outcome)
         progress.advance(jobs[index].case)
     report.cases.extend(results[i] for i in sorted(results))
+    if mutants:
+        report.cases.extend(mutant_summaries(report.cases))
     return report
 
 

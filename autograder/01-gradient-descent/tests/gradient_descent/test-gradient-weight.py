@@ -21,7 +21,7 @@ def without_x(x, y, w, lr, epochs):
 x_new, y_new = [-2.0, 0.5, 1.0, 4.0], [4.0, -1.0, -2.0, -8.0]   # f(x) = -2x
 w_ref, losses_ref = reference(x_new, y_new, 1.0, 0.02, 30)
 w_got, losses_got = train_weight(x_new, y_new, w=1.0, lr=0.02, epochs=30)
-check_close(w_got, w_ref, rtol=1e-6, name="the weight learned on new data", mistakes={
+check_close(w_got, w_ref, rtol=1e-6, start=1.0, name="the weight learned on new data", mistakes={
     "forgot the factor x_i in the gradient (dL/dw = 2/n * sum((w x_i - y_i) * x_i))":
         without_x(x_new, y_new, 1.0, 0.02, 30),
     "wrong sign: stepped uphill (w + lr * grad); the update must subtract the gradient":

@@ -8,7 +8,9 @@ if a_sgd.grad is not None and float(a_sgd.grad.abs().max()) > 1e-2:
 check_close(loss_fn(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 4.0])), 2.0,
             name="loss_fn([1, 2], [1, 4])", hint="loss_fn should be nn.MSELoss()",
             mistakes={"loss_fn sums the squared errors (reduction='sum') instead of averaging them": 4.0})
-check_close([a_sgd.item(), b_sgd.item()], [1.0, 2.0], atol=0.1, name="(a_sgd, b_sgd) after training")
+start = torch.Generator().manual_seed(42)  # where a_sgd and b_sgd began: tells no step from a wrong one
+start = [torch.randn(1, generator=start).item(), torch.randn(1, generator=start).item()]
+check_close([a_sgd.item(), b_sgd.item()], [1.0, 2.0], atol=0.1, start=start, name="(a_sgd, b_sgd) after training")
 ### BEGIN HIDDEN TESTS
 ref_pred = torch.tensor([[0.5], [1.5], [-2.0]])
 ref_target = torch.tensor([[1.0], [1.0], [1.0]])

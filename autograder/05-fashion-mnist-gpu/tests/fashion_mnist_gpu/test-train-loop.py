@@ -3,6 +3,7 @@ from mlgrader.checks import check_close, check_loss_curve
 
 ### BEGIN HIDDEN TESTS
 import torch.nn.functional as F
+from mlgrader.checks import check_equal
 from mlgrader.data import fashion_mnist_tensors
 
 # Two full-batch SGD steps from the student's own initial weights, replayed here. Where
@@ -32,7 +33,19 @@ def replay(weights, steps, zero_grad=True, sign=1.0):
 w_ref, b_ref, losses_ref = replay(start, 2)
 w_acc, _, _ = replay(start, 2, zero_grad=False)
 w_up, _, _ = replay(start, 2, sign=-1.0)
-check_close(got["1.weight"], w_ref, rtol=1e-3, atol=1e-5, name="the weights after two SGD steps", mistakes={
+# train() must switch training mode on: evaluate() leaves a model in eval mode, and the MLP
+# would then train without its dropout (the linear model's numbers cannot show it, its flag can).
+mode_probe = make_linear()
+mode_probe.eval()
+train(mode_probe, xs[:8], ys[:8], epochs=0, batch_size=8, optimizer="sgd")
+check_equal(mode_probe.training, True, name="model.training after train()",
+            hint="call model.train() at the start of train(): evaluate() switched the model to eval mode, "
+                 "and dropout must be on while training")
+# The losses first: a negative cross-entropy names NLLLoss on raw logits, which the
+# weights alone only show as "different".
+check_loss_curve(got_losses, expected=losses_ref, rtol=1e-3, kind="cross-entropy", decreasing=False,
+                 name="the losses train() returned")
+check_close(got["1.weight"], w_ref, rtol=1e-3, atol=1e-5, start=start["1.weight"], name="the weights after two SGD steps", mistakes={
     "gradients were not zeroed before backward(), so they piled up across steps: call opt.zero_grad()": w_acc,
     "the weights did not change: is opt.step() called after loss.backward()?": start["1.weight"],
     "stepped uphill: the loss must be minimised": w_up,
@@ -44,4 +57,4 @@ from mlgrader.data import fashion_mnist_tensors
 
 sample_x, sample_y = fashion_mnist_tensors("train", count=4096)
 check_loss_curve(train(make_linear(), sample_x, sample_y, epochs=2, batch_size=256),
-                 name="losses of a short run", min_length=32)
+                 name="losses of a short run", min_length=32, kind="cross-entropy")

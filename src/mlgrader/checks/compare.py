@@ -1,32 +1,9 @@
-"""Checks that exercise tests use: tolerant comparisons, loss curves, accuracy, seeding.
-
-Every check raises :class:`CheckFailure` (an ``AssertionError``) with a message written
-for the student: what was expected, what was found, and the likely mistake.
-
-The same code runs in two places:
-
-* in the trusted grader process, where the values a test reads from the notebook are
-  plain copies (python scalars, lists, numpy arrays, CPU torch tensors) or remote
-  proxies for everything else (functions, models), and
-* in the student's own notebook, where tensors may live on CUDA or MPS.
-
-So nothing here knows about processes or kernels, and nothing relies on ``isinstance``
-of notebook objects beyond numbers, arrays and tensors. ``torch`` is never imported
-just to look at a value: a tensor can only exist once torch has been imported, so
-``sys.modules`` tells us whether a value can be one. Only :func:`seed_everything`
-imports torch itself.
-
-Mistakes by the *test author* (a bad ``threshold``, an ``expected`` value that is not
-numeric) raise ``ValueError``/``TypeError`` instead, so they are never blamed on the
-student.
-
-Every check takes ``name=``: what its message calls the value (``"xs"``,
-``"df(x) on an array"``), so that the student knows which of their values is wrong. A
-test stops at its first failing check, and that check's message is the test's feedback.
-"""
+"""Comparing values: numbers, arrays, tensors, types and shapes, with messages that reason about the
+difference (:mod:`.diagnose`)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from collections.abc import Mapping, Sequence
@@ -34,22 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .seeding import seed_everything
+from .diagnose import difference_words, shape_cause, value_cause
+from .text import _element_label, _format_number, _format_shape, _short_repr, _summarize_array
 
-__all__ = (
-    "CheckFailure",
-    "accuracy",
-    "check_accuracy",
-    "check_close",
-    "check_equal",
-    "check_finite",
-    "check_loss_curve",
-    "check_probabilities",
-    "check_shape",
-    "check_type",
-    "seed_everything",
-    "to_numpy",
-)
 
 # Name of the attribute through which the grader's remote proxies reveal the fully
 # qualified class names of the object they stand for (its MRO, most derived first).
@@ -57,16 +21,6 @@ PROXY_TYPE_NAMES_ATTRIBUTE = "__mlgrader_type_names__"
 
 # Short module aliases that course material uses in type names ("np.ndarray").
 _MODULE_ALIASES = (("np.", "numpy."), ("nn.", "torch.nn."), ("F.", "torch.nn.functional."))
-
-# Entries closer to 1 than this count as "sums to 1" in check_probabilities.
-_PROBABILITY_ATOL = 1e-5
-
-# Share of the loss curve averaged at each end, so that SGD noise in single steps
-# does not decide whether training went down.
-_LOSS_WINDOW_FRACTION = 0.1
-
-# A relative change of the loss smaller than this is reported as "barely changed".
-_LOSS_BARELY_CHANGED = 0.01
 
 
 # --------------------------------------------------------------------------- failure
@@ -76,11 +30,13 @@ class CheckFailure(AssertionError):
     """A check did not pass; the message is meant for the student.
 
     Attributes:
-        message: the complete text (problem and hint), the same as ``str(exc)``.
-        problem: the text without the hint.
+        message: the complete text (likely mistake, problem and hint), the same as ``str(exc)``.
+        problem: the text without the likely mistake and the hint: what was found and expected.
         expected: short text form of what was expected, or None.
         found: short text form of what was found, or None.
-        hint: the likely mistake and what to try, or None.
+        hint: what to try, or None.
+        likely: the likely mistake in one sentence, or None; it comes first in the message,
+            before any number, because it is what a student needs to read.
 
     A test may raise it itself for a condition no check covers; the grader shows its
     message like a check's. Example::
@@ -88,6 +44,7 @@ class CheckFailure(AssertionError):
         history = [0.9, 0.5, 0.3, 0.2, 0.15, 0.12, 0.1, 0.09, 0.08, 0.08]   # from the notebook
         if len(history) != 10:
             raise CheckFailure(f"history has {len(history)} entries, expected one per epoch (10)",
+                               likely="the loss is appended once per batch, not once per epoch",
                                hint="append the loss once per epoch, after the inner loop")
     """
 
@@ -98,12 +55,15 @@ class CheckFailure(AssertionError):
         expected: str | None = None,
         found: str | None = None,
         hint: str | None = None,
+        likely: str | None = None,
     ) -> None:
         self.problem = problem
         self.expected = expected
         self.found = found
         self.hint = hint
-        self.message = problem if not hint else f"{problem}\nHint: {hint}"
+        self.likely = likely
+        text = problem if not likely else f"{likely}\n{problem}"
+        self.message = text if not hint else f"{text}\nHint: {hint}"
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -111,71 +71,43 @@ class CheckFailure(AssertionError):
 
     def __reduce__(self):
         # Keyword-only arguments do not survive the default exception pickling.
-        return (_rebuild_check_failure, (self.problem, self.expected, self.found, self.hint))
+        return (_rebuild_check_failure, (self.problem, self.expected, self.found, self.hint, self.likely))
 
     def with_hint(self, hint: str | None) -> CheckFailure:
         """Return a copy of this failure with ``hint`` appended to its own hint."""
         if not hint:
             return self
-        return CheckFailure(
-            self.problem, expected=self.expected, found=self.found, hint=_join_hints(self.hint, hint)
-        )
+        return CheckFailure(self.problem, expected=self.expected, found=self.found,
+                            hint=_join_hints(self.hint, hint), likely=self.likely)
+
+    def with_likely(self, likely: str | None, hint: str | None = None) -> CheckFailure:
+        """Return a copy with ``likely`` as its likely mistake (when it has none yet) and ``hint`` added."""
+        if self.likely or not likely:
+            return self.with_hint(hint)
+        return CheckFailure(self.problem, expected=self.expected, found=self.found,
+                            hint=_join_hints(self.hint, hint), likely=likely)
 
 
-def _rebuild_check_failure(problem, expected, found, hint) -> CheckFailure:
+def _rebuild_check_failure(problem, expected, found, hint, likely=None) -> CheckFailure:
     """Unpickle a CheckFailure (see ``CheckFailure.__reduce__``)."""
-    return CheckFailure(problem, expected=expected, found=found, hint=hint)
+    return CheckFailure(problem, expected=expected, found=found, hint=hint, likely=likely)
+
+
+@contextlib.contextmanager
+def added_hint(hint: str | None):
+    """Add ``hint`` to a :class:`CheckFailure` raised inside: a check's own ``hint=``."""
+    try:
+        yield
+    except CheckFailure as exc:
+        if not hint:
+            raise
+        raise exc.with_hint(hint) from None
 
 
 def _join_hints(*hints: str | None) -> str | None:
     """Join the non-empty hints into one text, or None when there are none."""
     present = [h.strip() for h in hints if h and h.strip()]
     return " ".join(present) if present else None
-
-
-# --------------------------------------------------------------------------- text forms
-
-
-def _format_number(x: Any) -> str:
-    """Short text of one number: integers exactly, floats to 6 significant digits."""
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, (bool, int)):
-        return str(x)
-    if isinstance(x, (float, complex)):
-        return format(x, ".6g")
-    return repr(x)
-
-
-def _format_shape(shape: Sequence[int | None]) -> str:
-    """Shape as python writes a tuple, with ``any`` for wildcard (None) entries."""
-    parts = ["any" if d is None else str(d) for d in shape]
-    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
-
-
-def _summarize_array(a: np.ndarray) -> str:
-    """Short one-line text of an array: its shape and its first and last values."""
-    if a.ndim == 0:
-        return _format_number(a.item())
-    formatter = {"float_kind": lambda v: format(v, ".6g"), "complex_kind": lambda v: format(v, ".6g")}
-    text = np.array2string(a, separator=", ", threshold=8, edgeitems=3, formatter=formatter, max_line_width=10**6)
-    text = " ".join(text.split())
-    if len(text) > 160:
-        text = text[:157] + "..."
-    return f"shape {_format_shape(a.shape)}: {text}"
-
-
-def _element_label(name: str, index: tuple[int, ...]) -> str:
-    """How the element at ``index`` of ``name`` is written in python: ``xs[3]``."""
-    if not index:
-        return name
-    return f"{name}[{', '.join(str(int(i)) for i in index)}]"
-
-
-def _short_repr(value: Any, limit: int = 120) -> str:
-    """``repr(value)``, cut to ``limit`` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------- type names
@@ -473,23 +405,25 @@ def _shape_of(value: Any, name: str) -> tuple[int, ...]:
     return to_numpy(value, name=name).shape
 
 
-def check_shape(actual: Any, shape: int | Sequence[int | None], *, name: str = "value") -> None:
+def check_shape(actual: Any, shape: int | Sequence[int | None], *, name: str = "value", hint: str | None = None) -> None:
     """Fail unless ``actual`` has ``shape``; None entries in ``shape`` match any size.
 
     ``actual`` is anything :func:`to_numpy` takes (a list, an array, a tensor); ``shape``
     is an int (one dimension) or a sequence. The message names the likely mistake where
-    the shapes tell it (a transposed matrix, a missing or extra dimension).
+    the shapes tell it (a transposed matrix, a missing or extra dimension, a broadcast
+    (N, N), a reduction left out); ``hint`` is added to every failure.
 
     Example::
 
         check_shape(np.zeros((32, 10)), (None, 10), name="logits")  # any batch size, 10 classes
     """
-    expected = (shape,) if isinstance(shape, int) else tuple(shape)
-    if not all(d is None or isinstance(d, (int, np.integer)) for d in expected):
-        raise ValueError(f"check_shape: shape must hold ints or None, got {shape!r}")
-    found = _shape_of(actual, name)
-    if not _shape_matches(found, expected):
-        raise _shape_failure(name, found, expected)
+    with added_hint(hint):
+        expected = (shape,) if isinstance(shape, int) else tuple(shape)
+        if not all(d is None or isinstance(d, (int, np.integer)) for d in expected):
+            raise ValueError(f"check_shape: shape must hold ints or None, got {shape!r}")
+        found = _shape_of(actual, name)
+        if not _shape_matches(found, expected):
+            raise _shape_failure(name, found, expected)
 
 
 # --------------------------------------------------------------------------- finite
@@ -514,20 +448,22 @@ def _non_finite_failure(name: str, a: np.ndarray, bad: np.ndarray, expected: np.
     )
 
 
-def check_finite(actual: Any, *, name: str = "value") -> None:
+def check_finite(actual: Any, *, name: str = "value", hint: str | None = None) -> None:
     """Fail if ``actual`` contains NaN or infinity.
 
     ``actual`` is anything :func:`to_numpy` takes. The message says where the first bad
-    value is and suggests the usual causes (a learning rate too large, log(0), 0/0).
+    value is and suggests the usual causes (a learning rate too large, log(0), 0/0);
+    ``hint`` is added to every failure.
 
     Example::
 
         check_finite(np.array([0.5, 0.25]), name="the weights after training")
     """
-    a = to_numpy(actual, name=name)
-    bad = ~np.isfinite(a)
-    if bad.any():
-        raise _non_finite_failure(name, a, bad)
+    with added_hint(hint):
+        a = to_numpy(actual, name=name)
+        bad = ~np.isfinite(a)
+        if bad.any():
+            raise _non_finite_failure(name, a, bad)
 
 
 # --------------------------------------------------------------------------- close
@@ -567,58 +503,38 @@ def _matching_mistake(a: np.ndarray, mistakes: Mapping[str, Any] | None, rtol: f
     return None
 
 
-def _looks_like(mistake: str | None) -> str:
-    """The line naming a recognised mistake, or "" when there is none."""
-    return f"\nThis looks like: {mistake.rstrip('.')}." if mistake else ""
+def _mistake_sentence(mistake: str | None) -> str | None:
+    """The first line naming a recognised mistake, or None when there is none."""
+    return f"This looks like: {mistake.rstrip('.')}." if mistake else None
 
 
-def _value_mistake_hint(a: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> str | None:
-    """Recognise common patterns in wrong values: sign, constant factor, shift, zeros."""
-    if np.iscomplexobj(a) or np.iscomplexobj(e):
-        return None
-    e_nonzero = np.abs(e) > atol
-    if not e_nonzero.any():
-        return None
-    if np.allclose(a, -e, rtol=rtol, atol=atol):
-        return "The values have the opposite sign: a sign error (e.g. adding the gradient instead of subtracting it)?"
-    if not np.any(a):
-        return "The values are all zero: was the result actually computed and stored?"
-    if e_nonzero.sum() >= 2:
-        factor = float(np.median(a[e_nonzero] / e[e_nonzero]))
-        if factor != 0 and not math.isclose(factor, 1, rel_tol=rtol) and np.allclose(a, factor * e, rtol=rtol, atol=atol):
-            return (
-                f"Every value is {factor:.4g} times the expected one: a missing or extra constant factor "
-                "(e.g. sum instead of mean, a forgotten 1/N or 2, or the learning rate)?"
-            )
-    if a.ndim == 1 and a.size >= 3:
-        if np.allclose(a[1:], e[:-1], rtol=rtol, atol=atol) or np.allclose(a[:-1], e[1:], rtol=rtol, atol=atol):
-            return "The values are shifted by one position: off by one in the indexing (e.g. storing the value before instead of after the update)?"
-    return None
-
-
-def _mismatch_failure(name: str, a: np.ndarray, e: np.ndarray, close: np.ndarray, rtol: float, atol: float, mistake: str | None) -> CheckFailure:
-    """The failure for finite values that differ: first and largest difference."""
+def _mismatch_failure(name: str, a: np.ndarray, e: np.ndarray, close: np.ndarray, rtol: float, atol: float,
+                      mistake: str | None, start: np.ndarray | None) -> CheckFailure:
+    """The failure for finite values that differ: the likely mistake, then direction, size and where."""
     diff = np.abs(a - e)
     diff = np.where(close, 0.0, diff)
     first = tuple(int(i) for i in np.argwhere(~close)[0]) if a.ndim else ()
     worst = np.unravel_index(int(np.argmax(diff)), a.shape) if a.ndim else ()
     count = int((~close).sum())
     if a.ndim == 0:
-        lines = [f"{name} is {_format_number(a.item())}, expected {_format_number(e.item())} (difference {_format_number(diff.item())})."]
+        lines = [f"{name}: found {_format_number(a.item())}, expected {_format_number(e.item())}; "
+                 f"{difference_words(a, e)}."]
     else:
         lines = [
-            f"{name} does not match the expected values: {count} of {a.size} elements differ.",
+            f"{name}: {count} of {a.size} elements differ from the expected values "
+            f"({difference_words(a[~close], e[~close])}).",
             f"  first difference at {_element_label(name, first)}: expected {_format_number(e[first])}, found {_format_number(a[first])}",
             f"  max abs difference {_format_number(diff[worst])} at {_element_label(name, worst)}: "
             f"expected {_format_number(e[worst])}, found {_format_number(a[worst])}",
         ]
     lines.append(f"  (tolerance: rtol={rtol:g}, atol={atol:g})")
-    hint = None if mistake else _value_mistake_hint(a, e, rtol, atol)
+    diagnosis = None if mistake else value_cause(a, e, rtol=rtol, atol=atol, start=start)
     return CheckFailure(
-        "\n".join(lines) + _looks_like(mistake),
+        "\n".join(lines),
         expected=_summarize_array(e),
         found=_summarize_array(a),
-        hint=hint,
+        hint=diagnosis.hint if diagnosis else None,
+        likely=_mistake_sentence(mistake) or (diagnosis.likely if diagnosis else None),
     )
 
 
@@ -631,6 +547,7 @@ def check_close(
     name: str = "value",
     mistakes: Mapping[str, Any] | None = None,
     hint: str | None = None,
+    start: Any = None,
 ) -> None:
     """Fail unless ``actual`` equals ``expected`` within ``|a - e| <= atol + rtol * |e|``.
 
@@ -640,9 +557,14 @@ def check_close(
     the tolerances, as in ``numpy.isclose``; the message states them. ``mistakes`` maps a
     description of a common mistake to the (wrong) value that mistake produces; when
     ``actual`` matches one (within the same tolerances), the message names it ("This looks
-    like: ..."). Otherwise the message may say what the values suggest on its own: the
-    opposite sign, all zeros, a constant factor, a shift by one. ``hint`` is added to
-    every failure.
+    like: ..."). ``hint`` is added to every failure.
+
+    Otherwise the message reasons about the numbers (:mod:`mlgrader.checks.diagnose`), the
+    likely mistake first: a constant ratio (a sum instead of a mean, a missing factor 2, a
+    sign flip), transposed or shifted values, a constant offset, a missing reduction, all
+    zeros. ``start`` is the value an iterative computation began from (the weights before
+    the training steps): with it, the update found is compared with the update expected,
+    which names a step N times too large, a step uphill or no step at all.
 
     Example::
 
@@ -650,21 +572,25 @@ def check_close(
         check_close(xs, 0.8 ** np.arange(11), name="xs", mistakes={
             "added the gradient instead of subtracting it (wrong sign)": 1.2 ** np.arange(11),
         }, hint="x_n = x_(n-1) - alpha * f'(x_(n-1))")
+        w0 = np.zeros(3)   # the weights before two gradient steps
+        check_close(np.array([0.2, 0.4, 0.6]), np.array([0.2, 0.4, 0.6]), start=w0, name="w after two steps")
     """
     try:
-        _compare_close(actual, expected, rtol=rtol, atol=atol, name=name, mistakes=mistakes)
+        _compare_close(actual, expected, rtol=rtol, atol=atol, name=name, mistakes=mistakes, start=start)
     except CheckFailure as exc:
         raise exc.with_hint(hint) from None
 
 
-def _compare_close(actual, expected, *, rtol, atol, name, mistakes) -> None:
+def _compare_close(actual, expected, *, rtol, atol, name, mistakes, start=None) -> None:
     """check_close without the author's hint: raise the first failure found."""
     e_raw = _author_array(expected, f"expected value of {name}")
     a_raw = to_numpy(actual, name=name)
     pair = _comparable(a_raw, e_raw)
     if pair is None:
         mistake = _matching_mistake(a_raw, mistakes, rtol, atol)
-        raise _shape_failure(name, a_raw.shape, e_raw.shape, _looks_like(mistake))
+        cause = None if mistake else shape_cause(a_raw, e_raw)
+        failure = _shape_failure(name, a_raw.shape, e_raw.shape)
+        raise failure.with_likely(_mistake_sentence(mistake) or (cause.likely if cause else None))
     a, e = (_as_comparable_numbers(x) for x in pair)
     close = np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
     if close.all():
@@ -672,9 +598,16 @@ def _compare_close(actual, expected, *, rtol, atol, name, mistakes) -> None:
     mistake = _matching_mistake(a, mistakes, rtol, atol)
     non_finite = ~np.isfinite(a) & ~close
     if non_finite.any():
-        failure = _non_finite_failure(name, a, non_finite, e)
-        raise CheckFailure(failure.problem + _looks_like(mistake), expected=failure.expected, found=failure.found, hint=failure.hint)
-    raise _mismatch_failure(name, a, e, close, rtol, atol, mistake)
+        raise _non_finite_failure(name, a, non_finite, e).with_likely(_mistake_sentence(mistake))
+    raise _mismatch_failure(name, a, e, close, rtol, atol, mistake, _start_values(start, a, name))
+
+
+def _start_values(start: Any, a: np.ndarray, name: str) -> np.ndarray | None:
+    """The author's ``start`` as an array shaped like ``a``, or None (absent, or another size)."""
+    if start is None:
+        return None
+    values = _as_comparable_numbers(_author_array(start, f"start value of {name}"))
+    return values.reshape(a.shape) if values.size == a.size else None
 
 
 # --------------------------------------------------------------------------- equal
@@ -833,14 +766,14 @@ def _type_hint(value: Any, names: Sequence[str], wanted: Sequence[str]) -> str |
     return None
 
 
-def check_type(value: Any, typename: str | Sequence[str], *, name: str = "value") -> None:
+def check_type(value: Any, typename: str | Sequence[str], *, name: str = "value", hint: str | None = None) -> None:
     """Fail unless ``value`` is an instance of the class ``typename`` names.
 
     ``typename`` is a qualified name (``"torch.nn.Module"``, ``"numpy.ndarray"``), a short
     one (``"Module"``, ``"float"``, ``"list"``), ``"callable"`` for anything callable, or a
     tuple of such names (any may match). Works on the grader's remote proxies, which
     report their classes through ``__mlgrader_type_names__``; never use ``isinstance``
-    on notebook objects in tests.
+    on notebook objects in tests. ``hint`` is added to every failure.
 
     Example::
 
@@ -848,351 +781,22 @@ def check_type(value: Any, typename: str | Sequence[str], *, name: str = "value"
         check_type(np.exp, "callable", name="softmax")   # a test would pass the notebook's function
         # check_type(model, "torch.nn.Module", name="model") for a model, proxy or not
     """
-    wanted = (typename,) if isinstance(typename, str) else tuple(typename)
-    wanted = tuple(_normalise_type_name(w) for w in wanted)
-    if not wanted:
-        raise ValueError("check_type: typename must name at least one type")
-    if "callable" in wanted and value is not None and callable(value):
-        return
-    names = _type_names(value)
-    if any(_type_matches(names, w) for w in wanted if w != "callable"):
-        return
-    expected_text = " or ".join("something callable" if w == "callable" else _with_article(w) for w in wanted)
-    raise CheckFailure(
-        f"{name} should be {expected_text}, but it is {_describe(value)}.",
-        expected=expected_text,
-        found=_pretty_type_name(names[0]),
-        hint=_type_hint(value, names, wanted),
-    )
-
-
-# --------------------------------------------------------------------------- loss curves
-
-
-def _loss_values(losses: Any, name: str) -> np.ndarray:
-    """The losses as a 1-D float array; fails for a single number or per-example losses."""
-    values = to_numpy(losses, name=name)
-    if np.iscomplexobj(values):
-        raise CheckFailure(f"{name} contains complex numbers, expected real loss values.")
-    if values.ndim == 0:
+    with added_hint(hint):
+        wanted = (typename,) if isinstance(typename, str) else tuple(typename)
+        wanted = tuple(_normalise_type_name(w) for w in wanted)
+        if not wanted:
+            raise ValueError("check_type: typename must name at least one type")
+        if "callable" in wanted and value is not None and callable(value):
+            return
+        names = _type_names(value)
+        if any(_type_matches(names, w) for w in wanted if w != "callable"):
+            return
+        expected_text = " or ".join("something callable" if w == "callable" else _with_article(w) for w in wanted)
         raise CheckFailure(
-            f"{name} is a single number ({_format_number(values.item())}), expected one loss per step.",
-            expected="a sequence of losses",
-            found=_format_number(values.item()),
-            hint="Append the loss to a list inside the training loop (e.g. losses.append(loss.item())).",
-        )
-    if values.ndim > 1:
-        if sum(d != 1 for d in values.shape) > 1:
-            raise CheckFailure(
-                f"{name} has shape {_format_shape(values.shape)}, expected one number per step.",
-                found=_format_shape(values.shape),
-                hint="Each loss should be a single number: reduce the per-example losses with .mean() before storing them.",
-            )
-        values = values.ravel()
-    return values.astype(np.float64)
-
-
-def _window_means(values: np.ndarray) -> tuple[float, float, int]:
-    """Means of the first and last 10% of the curve (at least one value each), and that count."""
-    window = max(1, math.ceil(_LOSS_WINDOW_FRACTION * len(values)))
-    return float(values[:window].mean()), float(values[-window:].mean()), window
-
-
-def _check_loss_trend(values: np.ndarray, name: str, tolerance: float) -> None:
-    """Fail unless the curve goes down overall and ends below where it started."""
-    head, tail, window = _window_means(values)
-    scale = max(abs(head), abs(tail), 1e-12)
-    averaged = f" (averages of the first and last {window} values)" if window > 1 else ""
-    start_end = f"from {_format_number(head)} at the start to {_format_number(tail)} at the end{averaged}"
-    if float(values.max() - values.min()) <= 1e-12 * scale:
-        raise CheckFailure(
-            f"{name}: the loss never changed, it stays at {_format_number(values[0])} for all {len(values)} steps.",
-            expected="a decreasing loss",
-            found=_summarize_array(values),
-            hint="Is the optimizer stepping (optimizer.step())? Are gradients computed (loss.backward()) for parameters that require grad?",
-        )
-    required_drop = tolerance * abs(head)
-    if tail < head - required_drop and values[-1] < values[0]:
-        return
-    found = _summarize_array(values)
-    if tail >= head and abs(tail - head) <= _LOSS_BARELY_CHANGED * scale:
-        raise CheckFailure(
-            f"{name}: the loss barely changed, {start_end}.",
-            expected="a decreasing loss",
-            found=found,
-            hint="Is the optimizer stepping (optimizer.step()) on the model's parameters? Are gradients computed (loss.backward())? Or is the learning rate far too small?",
-        )
-    if tail >= head:
-        lowest = int(np.argmin(values))
-        if values[lowest] < head - 0.1 * abs(head):
-            problem = (
-                f"{name}: the loss went down to {_format_number(values[lowest])} at step {lowest}, "
-                f"then increased again; overall it went {start_end}."
-            )
-            hint = "The loss increased: learning rate too large (overshooting), or gradients not zeroed between steps (optimizer.zero_grad())?"
-        else:
-            problem = f"{name}: the loss increased, {start_end}."
-            hint = "The loss increased: wrong sign in the update (adding the gradient instead of subtracting it), or learning rate too large?"
-        raise CheckFailure(problem, expected="a decreasing loss", found=found, hint=hint)
-    if tail >= head - required_drop:
-        drop = (head - tail) / abs(head) if head else float("inf")
-        raise CheckFailure(
-            f"{name}: the loss went down only {drop:.1%}, {start_end}; expected a drop of at least {tolerance:.1%}.",
-            expected=f"a drop of at least {tolerance:.1%}",
-            found=found,
-            hint="Train for more steps, or use a larger learning rate.",
-        )
-    raise CheckFailure(
-        f"{name}: the last loss ({_format_number(values[-1])}) is not below the first ({_format_number(values[0])}), "
-        "although the loss went down on average.",
-        expected="last loss below the first",
-        found=found,
-        hint="The loss rose again at the end: learning rate too large, or gradients not zeroed between steps (optimizer.zero_grad())?",
-    )
-
-
-def check_loss_curve(
-    losses: Any,
-    *,
-    name: str = "loss history",
-    min_length: int = 2,
-    final_below: float | None = None,
-    decreasing: bool = True,
-    tolerance: float = 0.0,
-) -> None:
-    """Fail unless ``losses`` (one number per step/epoch) looks like successful training.
-
-    Checks, in order: every loss is finite; there are at least ``min_length`` values;
-    with ``decreasing``, the curve goes down (mean of the last 10% of values below the
-    mean of the first 10%, by at least ``tolerance`` times the starting level, and the
-    last value below the first), so that single noisy SGD steps do not decide; and the
-    last value is below ``final_below`` if given. ``losses`` may be a list of floats or
-    of 0-d tensors (``losses.append(loss)`` without ``.item()``), an array or a tensor.
-
-    Example::
-
-        losses = [2.3, 1.1, 0.7, 0.5, 0.42, 0.4]   # one per epoch
-        check_loss_curve(losses, name="the training loss", min_length=5, final_below=0.5)
-    """
-    if tolerance < 0 or min_length < 0:
-        raise ValueError("check_loss_curve: tolerance and min_length must not be negative")
-    values = _loss_values(losses, name)
-    non_finite = ~np.isfinite(values)
-    if non_finite.any():
-        step = int(np.argmax(non_finite))
-        raise CheckFailure(
-            f"{name}: the loss diverged, it is {_format_number(values[step])} at step {step} of {len(values)}.",
-            expected="finite losses",
-            found=_summarize_array(values),
-            hint="Is the learning rate too large? Otherwise look for log(0) or a division by zero in the loss.",
-        )
-    if len(values) < min_length:
-        raise CheckFailure(
-            f"{name} has {len(values)} value{'s' if len(values) != 1 else ''}, expected at least {min_length}.",
-            expected=f"at least {min_length} values",
-            found=str(len(values)),
-            hint="Record the loss at every step, inside the training loop.",
-        )
-    if decreasing and len(values) >= 2:
-        _check_loss_trend(values, name, tolerance)
-    if final_below is not None and not values[-1] < final_below:
-        raise CheckFailure(
-            f"{name}: the final loss is {_format_number(values[-1])}, expected below {_format_number(final_below)}.",
-            expected=f"below {_format_number(final_below)}",
-            found=_format_number(values[-1]),
-            hint="Train for more steps, or tune the learning rate.",
+            f"{name} should be {expected_text}, but it is {_describe(value)}.",
+            expected=expected_text,
+            found=_pretty_type_name(names[0]),
+            hint=_type_hint(value, names, wanted),
         )
 
 
-# --------------------------------------------------------------------------- accuracy
-
-
-def _predicted_classes(predictions: Any, labels: Any) -> tuple[np.ndarray, np.ndarray, int | None]:
-    """Predicted class per example, the labels, and the number of classes if scores were given."""
-    p = to_numpy(predictions, name="predictions")
-    y = to_numpy(labels, name="labels")
-    if y.ndim != 1:
-        raise CheckFailure(f"labels has shape {_format_shape(y.shape)}, expected one class index per example (N,).", found=_format_shape(y.shape))
-    n = y.shape[0]
-    if np.iscomplexobj(p):
-        raise CheckFailure("predictions contain complex numbers, expected class indices or scores.")
-    num_classes = None
-    if p.ndim == 2:
-        if p.shape[1] == 1:
-            raise CheckFailure(
-                f"predictions has shape {_format_shape(p.shape)}: one score per example, not one per class.",
-                found=_format_shape(p.shape),
-                hint="For a binary classifier, threshold the scores into class indices, e.g. (p > 0.5).long().squeeze(1) (or > 0 for logits).",
-            )
-        if p.shape[0] != n:
-            raise _shape_failure("predictions", p.shape, (n, None), f" There are {n} labels.")
-        num_classes = p.shape[1]
-        p = p.argmax(axis=-1)
-    elif p.ndim == 1:
-        if p.shape[0] != n:
-            raise CheckFailure(
-                f"predictions has {p.shape[0]} entries but there are {n} labels.",
-                expected=f"{n} predictions",
-                found=str(p.shape[0]),
-                hint=_shape_mistake_hint(p.shape, (n,)),
-            )
-        if p.dtype.kind == "f" and not np.all(p == np.round(p)):
-            first = int(np.argmax(p != np.round(p)))
-            raise CheckFailure(
-                f"predictions are not class indices: predictions[{first}] is {_format_number(p[first])}.",
-                found=_summarize_array(p),
-                hint="Pass class indices (e.g. scores.argmax(dim=1)) or the (N, C) scores themselves.",
-            )
-    else:
-        raise CheckFailure(
-            f"predictions has shape {_format_shape(p.shape)}, expected class indices (N,) or scores (N, C).",
-            found=_format_shape(p.shape),
-        )
-    if n == 0:
-        raise CheckFailure("there are no examples to compute an accuracy on (0 labels).")
-    return p.astype(np.int64), y.astype(np.int64), num_classes
-
-
-def accuracy(predictions: Any, labels: Any) -> float:
-    """Fraction of examples whose predicted class equals the label.
-
-    ``predictions`` are class indices (N,) or scores, logits or probabilities (N, C)
-    (the predicted class is the argmax over the last axis); ``labels`` are (N,).
-
-    Example::
-
-        accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([1, 1]))   # 0.5
-    """
-    predicted, y, _ = _predicted_classes(predictions, labels)
-    return float(np.mean(predicted == y))
-
-
-def _format_percent_pair(x: float, y: float) -> tuple[str, str]:
-    """Both fractions as percentages, with enough decimals to tell them apart."""
-    for decimals in range(1, 5):
-        a, b = f"{x:.{decimals}%}", f"{y:.{decimals}%}"
-        if a != b:
-            break
-    return a, b
-
-
-def _accuracy_hint(predicted: np.ndarray, y: np.ndarray, num_classes: int | None, acc: float) -> str | None:
-    classes = np.unique(predicted)
-    if len(classes) == 1 and len(np.unique(y)) > 1:
-        return (
-            f"The model predicts class {int(classes[0])} for every example: did training diverge or collapse "
-            "(learning rate too large?), or is the model's output ignored?"
-        )
-    if num_classes is None:
-        num_classes = int(max(predicted.max(), y.max())) + 1
-    if num_classes >= 2 and acc <= 1.5 / num_classes:
-        return (
-            f"That is about chance level for {num_classes} classes: is the trained model evaluated "
-            "(not a fresh one), and are predictions in the same order as the labels?"
-        )
-    return "Train longer, tune the learning rate, or check the model architecture."
-
-
-def check_accuracy(predictions: Any, labels: Any, *, threshold: float, name: str = "accuracy") -> None:
-    """Fail unless ``accuracy(predictions, labels) >= threshold``.
-
-    Returns None on purpose: nbgrader reads the value a test cell ends with as partial
-    credit, so a check must not leave one behind. Use :func:`accuracy` for the number.
-
-    ``predictions`` and ``labels`` are as for :func:`accuracy`; ``threshold`` is a
-    fraction in [0, 1], compared without tolerance. The test should compute
-    ``predictions`` itself on data the grader owns (a held-out set), calling the student's
-    model. Its message gives both accuracies as percentages, with a built-in hint: a model
-    that predicts one class for every example; an accuracy about chance level ("is the
-    trained model evaluated (not a fresh one)?", said also of models that are not trained);
-    else "train longer, tune the learning rate". It takes no ``hint=`` (yet).
-
-    Example::
-
-        logits = np.array([[2.0, 0.1], [0.3, 1.5], [1.2, 0.4]])   # model(x_test), say
-        check_accuracy(logits, np.array([0, 1, 0]), threshold=0.9, name="test accuracy")
-    """
-    if not 0 <= threshold <= 1:
-        raise ValueError(f"check_accuracy: threshold is a fraction in [0, 1], got {threshold!r}")
-    predicted, y, num_classes = _predicted_classes(predictions, labels)
-    correct = int(np.sum(predicted == y))
-    acc = correct / len(y)
-    if acc < threshold:
-        found, wanted = _format_percent_pair(acc, threshold)
-        raise CheckFailure(
-            f"{name} is {found} ({correct} of {len(y)} correct), expected at least {wanted}.",
-            expected=f"at least {wanted}",
-            found=found,
-            hint=_accuracy_hint(predicted, y, num_classes, acc),
-        )
-
-
-# --------------------------------------------------------------------------- probabilities
-
-
-def _slice_label(name: str, index: tuple[int, ...], axis: int) -> str:
-    """The slice along ``axis`` at ``index`` of the other axes, as python writes it: ``p[3, :]``."""
-    parts = [str(int(i)) for i in index]
-    parts.insert(axis, ":")
-    return f"{name}[{', '.join(parts)}]"
-
-
-def _sums_to_one(p: np.ndarray, axis: int) -> bool:
-    """Whether every slice of ``p`` along ``axis`` sums to 1 (atol 1e-5)."""
-    return bool(np.allclose(p.sum(axis=axis), 1.0, rtol=0, atol=_PROBABILITY_ATOL))
-
-
-def check_probabilities(p: Any, *, axis: int = -1, name: str = "probabilities") -> None:
-    """Fail unless ``p`` is finite, non-negative and sums to 1 along ``axis`` (atol 1e-5).
-
-    ``p`` is anything :func:`to_numpy` takes, at least one-dimensional; ``axis`` is the
-    axis of the classes (default the last). The message says which row is wrong and how
-    (a negative entry, a sum that is not 1: logits or log-probabilities passed instead?).
-
-    Example::
-
-        check_probabilities(np.array([[0.2, 0.8], [0.5, 0.5]]), name="softmax(logits)")
-    """
-    values = to_numpy(p, name=name)
-    if values.ndim == 0:
-        raise CheckFailure(f"{name} is a single number ({_format_number(values.item())}), expected an array of probabilities.")
-    if not -values.ndim <= axis < values.ndim:
-        raise CheckFailure(
-            f"{name} has shape {_format_shape(values.shape)}, which has no axis {axis} to sum the probabilities over.",
-            found=_format_shape(values.shape),
-        )
-    if np.iscomplexobj(values):
-        raise CheckFailure(f"{name} contains complex numbers, expected probabilities.")
-    values = values.astype(np.float64)
-    check_finite(values, name=name)
-    axis = axis % values.ndim
-    if values.min() < -_PROBABILITY_ATOL:
-        where = np.unravel_index(int(np.argmin(values)), values.shape)
-        if _sums_to_one(np.exp(values), axis):
-            hint = "These look like log-probabilities (e.g. from log_softmax): apply exp, or use softmax."
-        else:
-            hint = "Did you return logits / raw scores instead of applying softmax?"
-        raise CheckFailure(
-            f"{name} has negative entries, e.g. {_element_label(name, where)} = {_format_number(values[where])}; probabilities are never negative.",
-            expected="non-negative values",
-            found=_summarize_array(values),
-            hint=hint,
-        )
-    if _sums_to_one(values, axis):
-        return
-    sums = values.sum(axis=axis)
-    worst = np.unravel_index(int(np.argmax(np.abs(sums - 1))), sums.shape) if sums.ndim else ()
-    other_axes = [ax for ax in range(values.ndim) if ax != axis and _sums_to_one(values, ax)]
-    if other_axes:
-        problem = f"{name} is normalised over the wrong axis: it sums to 1 along axis {other_axes[0]} instead of axis {axis}."
-        hint = f"Normalise over axis {axis} (e.g. softmax(x, dim={axis}) or x / x.sum(axis={axis}, keepdims=True))."
-    else:
-        problem = (
-            f"The entries of {name} do not sum to 1 along axis {axis}: {_slice_label(name, worst, axis)} sums to "
-            f"{_format_number(sums[worst])} (sums range from {_format_number(sums.min())} to {_format_number(sums.max())})."
-        )
-        if values.max() <= 1:
-            hint = "Did you apply a sigmoid to each entry instead of a softmax, or forget to divide by the sum?"
-        else:
-            hint = "These look like unnormalised scores: apply softmax, or divide by the sum."
-    raise CheckFailure(problem, expected=f"sums of 1 along axis {axis}", found=_summarize_array(sums), hint=hint)
