@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..results import GradeResult
 from .page import badge, escape, format_points, img, page, percent_of, pre, write_text
-from .plots import cell_time_plot, loss_curves_plot, plots_note, points_plot
+from .plots import cell_time_plot, loss_curves_plot, points_plot
 
 
 

@@ -94,24 +94,77 @@ def _stacked_bars(labels: Sequence[str], segments: Sequence[Sequence[tuple[float
     return _svg_data_uri(left + PLOT_PX + 24, bottom + 38, axis + "".join(parts))
 
 
+CURVE_COLOURS = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#57606a")
+CURVE_PX = (420, 180)  # the width and height of the curves' area
+
+
+def _finite(values: Sequence[float]) -> list[float]:
+    return [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+
+
+def _curve_scale(curves: dict[str, Sequence[float]]) -> tuple[float, float, bool]:
+    """The y range of the curves (finite values only) and whether to draw it on a log scale:
+    when every loss is positive and they span more than a factor 100 (a blow-up, or a
+    loss that fell by orders of magnitude), a linear axis would flatten all but one step."""
+    finite = _finite([v for values in curves.values() for v in values])
+    low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    log = bool(finite) and low > 0 and high > 100 * low
+    if log:
+        low, high = math.log10(low), math.log10(high)
+    if high - low < 1e-12:
+        low, high = low - 0.5, high + 0.5
+    return low, high, log
+
+
+def _curve_path(values: Sequence[float], x_of, y_of) -> str:
+    """An SVG path through the finite values; NaN and inf break the line (they cannot be drawn)."""
+    parts, pen_down = [], False
+    for i, v in enumerate(values):
+        if not (isinstance(v, (int, float)) and math.isfinite(v)):
+            pen_down = False
+            continue
+        parts.append(f"{'L' if pen_down else 'M'}{x_of(i):.1f},{y_of(v):.1f}")
+        pen_down = True
+    return " ".join(parts)
+
+
 def loss_curves_plot(result: GradeResult) -> str | None:
     """The notebook's loss curves that tests checked, one line each (log scale when all are
-    positive and span more than a factor 100), as a PNG data URI; None without curves."""
-    curves = {name: values for name, values in result.curves.items() if values}
+    positive and span more than a factor 100), as an SVG data URI; None without curves."""
+    curves = {name: list(values) for name, values in result.curves.items() if _finite(values)}
     if not curves:
         return None
-    ax = _new_axes(7, 3.2)
-    if ax is None:
-        return None
-    finite = [v for values in curves.values() for v in values if v == v and abs(v) != float("inf")]
-    for name, values in curves.items():
-        ax.plot(range(len(values)), values, label=_plain_label(name), linewidth=1.4)
-    if finite and min(finite) > 0 and max(finite) > 100 * min(finite):
-        ax.set_yscale("log")
-    ax.set_xlabel("step (as recorded)")
-    ax.set_ylabel("loss")
-    ax.legend(loc="best", fontsize="small")
-    return _png_data_uri(ax)
+    low, high, log = _curve_scale(curves)
+    width, height = CURVE_PX
+    left, top = 56.0, 8.0 + ROW_PX * len(curves)
+    steps = max(len(values) for values in curves.values())
+
+    def x_of(i: int) -> float:
+        return left + (i / max(steps - 1, 1)) * width
+
+    def y_of(v: float) -> float:
+        value = math.log10(v) if log else v
+        return top + (high - value) / (high - low) * height
+
+    parts = []
+    for row, (name, values) in enumerate(curves.items()):
+        colour = CURVE_COLOURS[row % len(CURVE_COLOURS)]
+        y = 8 + row * ROW_PX
+        parts.append(f'<rect x="{left:.1f}" y="{y:.1f}" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{left + 14:.1f}" y="{y + 9:.1f}">{escape(_short(name))}</text>')
+        parts.append(f'<path d="{_curve_path(values, x_of, y_of)}" fill="none" stroke="{colour}" stroke-width="1.6"/>')
+    for value in (low, (low + high) / 2, high):
+        label = f"{10 ** value:.3g}" if log else f"{value:.3g}"
+        y = top + (high - value) / (high - low) * height
+        parts.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + width:.1f}" y2="{y:.1f}" stroke="#eaeef2"/>'
+                     f'<text x="{left - 6:.1f}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
+    bottom = top + height
+    parts.append(f'<line x1="{left:.1f}" y1="{bottom:.1f}" x2="{left + width:.1f}" y2="{bottom:.1f}" stroke="#57606a"/>'
+                 f'<text x="{left:.1f}" y="{bottom + 14:.1f}" text-anchor="middle">0</text>'
+                 f'<text x="{left + width:.1f}" y="{bottom + 14:.1f}" text-anchor="middle">{steps - 1}</text>'
+                 f'<text x="{left + width / 2:.1f}" y="{bottom + 30:.1f}" text-anchor="middle">'
+                 f'step (as recorded){", log scale" if log else ""}</text>')
+    return _svg_data_uri(left + width + 24, bottom + 38, "".join(parts))
 
 
 def points_plot(result: GradeResult) -> str | None:
