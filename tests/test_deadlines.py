@@ -142,7 +142,7 @@ def test_a_new_due_date_does_not_invalidate_grades(tmp_path):
 
 def test_a_bad_header_deadline_fails_the_build_naming_the_file(tmp_path):
     path = solution_with(tmp_path, '#     due: "2026-10-01"\n')
-    with pytest.raises(AuthoringError, match="gradient_descent.py: header: due: 2026-10-01 is a date without a time"):
+    with pytest.raises(AuthoringError, match=r"gradient_descent.py:\d+: header: due: 2026-10-01 is a date without a time"):
         read_solution(path)
 
 
