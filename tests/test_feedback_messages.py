@@ -32,6 +32,9 @@ def test_a_colab_notebook_gets_each_dependence_named_once_and_its_shell_commands
     assert sum("Google Colab" in m for m in result.messages) == 1 and "google.colab" in notes
     assert sum("downloads data" in m for m in result.messages) == 1 and "mlgrader.data" in notes
     assert sum("absolute path" in m for m in result.messages) == 1 and "/content" in notes
+    for note in result.messages:  # sentences a student can read: what was found quoted whole, brackets closed
+        assert note.count("(") == note.count(")") and note.count("`") % 2 == 0, note
+    assert "(`urlretrieve()`)" in notes
     shell = [m for m in result.messages if m.startswith("shell commands were not run")]
     assert len(shell) == 1 and "!pip install torch" in shell[0]
     assert "No module named 'google'" in notes or all(c.status != "ok" or c.seconds < 5 for c in result.cells)

@@ -21,8 +21,9 @@ _SHELL_ASSIGNMENT = re.compile(r"^(?P<target>[ \t]*[A-Za-z_][\w, ]*=)\s*(?:!|%(?
 # A cell that IPython runs as a shell script.
 _SHELL_CELL = re.compile(r"^\s*%%(?:bash|sh|script|system)\b")
 
-_DATA_HINT = ("load the data with the course's loaders instead (e.g. mlgrader.data.fashion_mnist_tensors(), or "
-              "a file the assignment ships beside the notebook)")
+_LOADERS = ("the course's loaders (e.g. mlgrader.data.fashion_mnist_tensors()) or a file the assignment ships "
+            "beside the notebook")
+_DATA_HINT = f"instead, load the data with {_LOADERS}"
 
 
 @dataclass(frozen=True)
@@ -36,17 +37,17 @@ class Dependence:
 
 _DEPENDENCES = (
     Dependence("colab", re.compile(r"\bgoogle\.colab\b|\bdrive\.mount\s*\(|\bfiles\.(?:upload|download)\s*\("),
-               "the notebook uses Google Colab ({found}), which the grader is not: Drive and uploads are not "
+               "the notebook uses Google Colab (`{found}`), which the grader is not: Drive and uploads are not "
                "there; " + _DATA_HINT),
     Dependence("download", re.compile(r"\b(?:urlretrieve|urlopen|requests\.(?:get|post)|wget\.download|gdown\.\w+|"
                                       r"hf_hub_download|load_dataset)\s*\(|download\s*=\s*True|\bkaggle\b"),
-               "the notebook downloads data or files ({found}), and the grader has no network; " + _DATA_HINT),
+               "the notebook downloads data or files (`{found}`), and the grader has no network; " + _DATA_HINT),
     Dependence("url", re.compile(r"['\"](?:https?|ftp)://[^'\"\s]+['\"]"),
-               "the notebook reads from the internet ({found}), and the grader has no network; " + _DATA_HINT),
+               "the notebook reads from the internet (`{found}`), and the grader has no network; " + _DATA_HINT),
     Dependence("path", re.compile(r"['\"](?:/content|/kaggle|/mnt/(?:drive|c|d)|/Users/|/home/|[A-Za-z]:\\\\)"
                                   r"[^'\"]*['\"]"),
-               "the notebook reads an absolute path of another machine ({found}); on the grader the notebook runs "
-               "in a folder of its own: use paths relative to the notebook, or " + _DATA_HINT.split("instead ", 1)[1]),
+               "the notebook reads an absolute path of another machine (`{found}`); on the grader the notebook runs "
+               "in a folder of its own: use paths relative to the notebook, or " + _LOADERS),
 )
 
 
@@ -89,6 +90,12 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _example(found: str) -> str:
+    """What the pattern matched, as a reader would write it: ``urlretrieve(`` -> ``urlretrieve()``."""
+    found = _short(found).rstrip()
+    return found[:-1].rstrip() + "()" if found.endswith("(") else found
+
+
 def shell_note(commands: list[str]) -> str:
     """The summary line for the shell commands that were not run."""
     shown = ", ".join(f"`{_short(c, 40)}`" for c in commands[:3]) + (f" and {len(commands) - 3} more" if len(commands) > 3 else "")
@@ -107,5 +114,5 @@ def environment_notes(sources: list[str]) -> list[str]:
             continue  # the download's note already says there is no network
         if match is not None:
             kinds.add(dependence.kind)
-            notes.append(dependence.note.format(found=_short(match.group(0))))
+            notes.append(dependence.note.format(found=_example(match.group(0))))
     return notes
