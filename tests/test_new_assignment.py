@@ -68,8 +68,9 @@ def test_the_scaffold_validates_green(validation):
     assert (cases["solution"]["score"], cases["solution"]["max_score"], cases["stub"]["score"]) == (2, 2, 0)
     # --json carries the whole message that satisfied the variant, over several lines
     detail = cases["variant no-square"]["detail"]
-    assert detail.startswith("test-mse: mse on new data is 0.125, expected 3.3125") and "\n" in detail
-    assert "This looks like: forgot to square the errors" in detail
+    # the likely mistake first (the variant's `mistakes=`), then the numbers
+    assert detail.startswith("test-mse: This looks like: forgot to square the errors") and "\n" in detail
+    assert "mse on new data: found 0.125, expected 3.3125" in detail
     assert cases["variant no-square"]["grade"]["tests"][0]["output"].strip() in detail
 
 
@@ -92,8 +93,9 @@ def test_the_validate_table_fits_100_columns_with_details_below(validation, caps
     table_end = next(i for i, line in enumerate(out) if line.startswith("[1] "))
     assert all(len(line) <= 100 for line in out[:table_end])
     assert any(line.split() == [NEW, NOTEBOOK, "no-square", "0/2", "yes", "[1]"] for line in out)
-    assert out[table_end].startswith(f"[1] {NEW}/{NOTEBOOK} variant no-square (yes): test-mse: mse on new data is 0.125")
-    assert any("This looks like: forgot to square" in line for line in out[table_end:])
+    assert out[table_end].startswith(f"[1] {NEW}/{NOTEBOOK} variant no-square (yes): test-mse: This looks like: "
+                                     "forgot to square")
+    assert any("mse on new data: found 0.125" in line for line in out[table_end + 1:])  # the detail's other lines
 
 
 def test_show_prints_what_the_student_would_read(course):
