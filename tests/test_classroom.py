@@ -98,12 +98,63 @@ def _hidden_lines() -> dict[str, str]:
 
 
 def _public_lines() -> set[str]:
-    """Lines an instructor wrote outside hidden regions (solution sources) and the toolkit's own
-    code: a hidden line that is also one of these (``import torch``, ``})``) is no secret."""
+    """Lines an instructor wrote outside hidden regions (the solution sources' public parts),
+    and the toolkit's own lines that hold no literal (``import torch``, ``super().__init__()``,
+    ``except Exception as exc:``): a hidden line that is one of these is no secret. A toolkit
+    line with a string or a number in it is not excused: a docstring example or a message
+    that copies a hidden test's values or words would teach them through the wheel."""
     lines: set[str] = set()
-    for source in [*(ROOT / "solutions").glob("*/*.py"), *(ROOT / "src" / "mlgrader").rglob("*.py")]:
+    for source in (ROOT / "solutions").glob("*/*.py"):
         lines.update(line.strip() for line in public_part(source.read_text()).splitlines())
+    for source in (ROOT / "src" / "mlgrader").rglob("*.py"):
+        lines.update(line.strip() for line in source.read_text().splitlines() if not re.search(r"[\d\"']", line))
     return lines
+
+
+def _hidden_fragments(public: set[str]) -> dict[str, str]:
+    """Parts of hidden lines that can leak without the whole line: their string literals (hints,
+    names, mistakes) and the right-hand sides of assignments with a number in them (expected
+    values such as ``0.8 ** np.arange(11)``), at least 15 characters long -> the test file."""
+    public_text = "\n".join(public)
+    found = {}
+    for line, where in _hidden_lines().items():
+        parts = [text for text in _string_literals(line) if len(text) >= 15]
+        rhs = re.match(r"^[\w.\[\], ]+=(?!=)\s*(.+)$", line)
+        if rhs and re.search(r"\d", rhs.group(1)) and len(rhs.group(1)) >= 15:
+            parts.append(rhs.group(1))
+        for part in parts:
+            if part not in public_text:
+                found.setdefault(part, where)
+    return found
+
+
+def _string_literals(line: str) -> list[str]:
+    """The texts of the string literals of one line of code."""
+    import ast
+    import tokenize
+
+    tokens = []
+    try:  # a line of a longer call ends inside brackets: keep the tokens read before that
+        tokens.extend(tokenize.generate_tokens(io.StringIO(line).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass
+    texts = []
+    for token in tokens:
+        if token.type == tokenize.STRING and not token.string.lower().startswith(("f", "rf", "fr")):
+            try:
+                texts.append(ast.literal_eval(token.string))
+            except (ValueError, SyntaxError):
+                pass
+    return [t for t in texts if isinstance(t, str)]
+
+
+def _fragment_leaks(folder: Path, fragments: dict[str, str]) -> list[str]:
+    leaks = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        text = _text_of(path)
+        leaks += [f"{path.relative_to(folder)}: {part!r} (from {where})" for part, where in fragments.items()
+                  if part in text]
+    return leaks
 
 
 def _leaks(folder: Path, secrets: dict[str, str]) -> list[str]:
@@ -121,6 +172,9 @@ def test_no_line_of_a_hidden_region_is_in_any_template(tmp_path):
     secrets = {line: where for line, where in hidden.items() if line not in public and re.search(r"\w", line)}
     assert len(secrets) > 100  # the real bundles do hold hidden tests: the scan has something to find
     assert _leaks(CLASSROOM, secrets) == []
+    fragments = _hidden_fragments(public)
+    assert len(fragments) > 50
+    assert _fragment_leaks(CLASSROOM, fragments) == []  # the wheel too: its docstrings and messages
     for path in CLASSROOM.rglob("*"):  # no hidden region at all, not even an empty one
         if path.is_file():
             lines = {line.strip() for line in _text_of(path).splitlines()}
@@ -134,6 +188,9 @@ def test_no_line_of_a_hidden_region_is_in_any_template(tmp_path):
     nb.cells[-1].source += "\n    " + line
     nbformat.write(nb, nb_path)
     assert [leak for leak in _leaks(planted, secrets) if leak.startswith(f"{NOTEBOOK}.ipynb")]
+    part = next(part for part, where in fragments.items() if ASSIGNMENT in where)
+    (planted / "notes.md").write_text(f"a docstring example: check_close(x, {part})\n")
+    assert [leak for leak in _fragment_leaks(planted, fragments) if leak.startswith("notes.md")]
 
 
 # --- the workflow, statically ----------------------------------------------------------------

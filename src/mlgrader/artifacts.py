@@ -92,7 +92,7 @@ def fit_weights(model, weights: dict, name: str, layout: str):
     """``model`` (the grader's own) with ``weights`` loaded, in eval mode.
 
     Weights that do not fit fail the test with a message naming the file and the expected
-    ``layout`` (e.g. "Flatten + Linear(784, 10)"), instead of torch's RuntimeError.
+    ``layout`` (e.g. "two Linear layers with 64 hidden units"), instead of torch's RuntimeError.
     """
     try:
         model.load_state_dict(weights)

@@ -20,8 +20,8 @@ Mistakes by the *test author* (a bad ``threshold``, an ``expected`` value that i
 numeric) raise ``ValueError``/``TypeError`` instead, so they are never blamed on the
 student.
 
-Every check takes ``name=``: what its message calls the value (``"xs"``,
-``"df(x) on an array"``), so that the student knows which of their values is wrong, and
+Every check takes ``name=``: what its message calls the value (``"w"``,
+``"softmax(z) row sums"``), so that the student knows which of their values is wrong, and
 ``hint=``: what to try, added after what the check itself can tell. A test stops at its
 first failing check, and that check's message is the test's feedback.
 

@@ -30,7 +30,7 @@ def _predicted_classes(predictions: Any, labels: Any) -> tuple[np.ndarray, np.nd
             raise CheckFailure(
                 f"predictions has shape {_format_shape(p.shape)}: one score per example, not one per class.",
                 found=_format_shape(p.shape),
-                hint="For a binary classifier, threshold the scores into class indices, e.g. (p > 0.5).long().squeeze(1) (or > 0 for logits).",
+                hint="For a binary classifier, threshold the scores into class indices, e.g. torch.where(p > 0.5, 1, 0).squeeze(1) (or > 0 for logits).",
             )
         if p.shape[0] != n:
             raise _shape_failure("predictions", p.shape, (n, None), f" There are {n} labels.")

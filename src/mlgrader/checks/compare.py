@@ -41,11 +41,11 @@ class CheckFailure(AssertionError):
     A test may raise it itself for a condition no check covers; the grader shows its
     message like a check's. Example::
 
-        history = [0.9, 0.5, 0.3, 0.2, 0.15, 0.12, 0.1, 0.09, 0.08, 0.08]   # from the notebook
-        if len(history) != 10:
-            raise CheckFailure(f"history has {len(history)} entries, expected one per epoch (10)",
-                               likely="the loss is appended once per batch, not once per epoch",
-                               hint="append the loss once per epoch, after the inner loop")
+        vocabulary = {"cat": 0, "dog": 1, "emu": 2}   # from the notebook
+        if sorted(vocabulary.values()) != list(range(len(vocabulary))):
+            raise CheckFailure("the indices of vocabulary are not 0, 1, ..., n-1",
+                               likely="an index was skipped or used twice",
+                               hint="number the words in order with enumerate()")
     """
 
     def __init__(
@@ -568,10 +568,10 @@ def check_close(
 
     Example::
 
-        xs = 0.8 ** np.arange(11)   # the student's iterates
-        check_close(xs, 0.8 ** np.arange(11), name="xs", mistakes={
-            "added the gradient instead of subtracting it (wrong sign)": 1.2 ** np.arange(11),
-        }, hint="x_n = x_(n-1) - alpha * f'(x_(n-1))")
+        steps = np.cumsum([0.5, 0.25, 0.125])   # the student's values
+        check_close(steps, np.array([0.5, 0.75, 0.875]), name="steps", mistakes={
+            "returned the increments, not their running sum": np.array([0.5, 0.25, 0.125]),
+        }, hint="each value adds the next increment to the one before")
         w0 = np.zeros(3)   # the weights before two gradient steps
         check_close(np.array([0.2, 0.4, 0.6]), np.array([0.2, 0.4, 0.6]), start=w0, name="w after two steps")
     """

@@ -113,7 +113,7 @@ def _factor_diagnosis(c: float, what: str = "Every value") -> Diagnosis:
         return Diagnosis(f"{what} is twice the expected one: an extra factor 2 (e.g. the 2 of a squared "
                          "error counted twice) or a sum over 2 items where a mean belongs.")
     if simple == 0.5:
-        return Diagnosis(f"{what} is half the expected one: a missing factor 2 (the derivative of x**2 is 2x) "
+        return Diagnosis(f"{what} is half the expected one: a missing factor 2 (the slope of a square, d(u²)/du = 2u) "
                          "or a mean where a sum of 2 terms belongs.")
     if simple is not None and simple > 2 and simple != 1:
         n = int(simple)
