@@ -16,6 +16,7 @@ it dies again it yields a :class:`ProcessFailure` with the reason. A task that r
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -25,6 +26,8 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol, Sequence
+
+from ..grading.memory import return_freed_memory
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,10 @@ def _worker_main(fn, make_context, conn) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the batch (the parent) handles it
     # and stops the workers; a worker must not turn it into a failed grade of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # What the process server imported (the grader, torch) is shared with it copy-on-write;
+    # the collector would write to every one of those objects when it walks them, copying
+    # each page into this worker. Frozen, it leaves them alone.
+    gc.freeze()
     context = make_context() if make_context is not None else None
     try:
         while True:
@@ -104,6 +111,7 @@ def _worker_main(fn, make_context, conn) -> None:
             except BaseException as exc:  # reported as this task's failure; the worker goes on
                 reply = ("raised", f"the grading process raised {type(exc).__name__}: {exc}")
             conn.send((index, reply))
+            return_freed_memory()  # the task's garbage, so the worker does not grow task after task
     finally:
         if context is not None and hasattr(context, "close"):
             context.close()

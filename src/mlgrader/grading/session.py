@@ -27,6 +27,7 @@ from ..sandbox.kernel import SandboxKernel
 from ..sandbox.limits import Limits, SandboxError
 from ..sandbox.warm import ColdKernels, KernelSource, Scratch, preloadable
 from .hints import death_cause, gpu_hint, leftovers_note
+from .memory import return_freed_memory
 from .plan import NOT_RUN_IN_FOCUS, Plan, Step
 from .trusted_tests import TestOutcome, helper_definitions, preload_test_imports, run_test
 
@@ -142,6 +143,7 @@ class NotebookRun:
                     self.verdicts[step.grade_id] = run_test(self.entry.tests[step.grade_id], step.grade_id,
                                                             channel, timeout, self.bundle.seed, kernel.workdir,
                                                             helpers_before(self.entry, step.grade_id))
+                    return_freed_memory()  # what the test allocated, before the next one allocates more
                 if kernel.dead:
                     stopped = "the notebook's kernel died (os._exit, a crash or the memory limit)"
                 elif self.stop_at_failure and self.verdicts[step.grade_id].status != "passed":

@@ -292,16 +292,21 @@ def _bare_assert_text(exc: AssertionError, source: str) -> str:
     return "a hidden check failed"
 
 
+def test_imports(entry: NotebookEntry) -> list[str]:
+    """The modules a notebook's tests import (and the toolkit they always use), sorted."""
+    modules = {"mlgrader.checks", "mlgrader.artifacts", "numpy"} | ({"torch"} if entry.seed_torch else set())
+    for source in entry.tests.values():
+        modules.update(_imported_modules(source))
+    return sorted(modules)
+
+
 def preload_test_imports(entry: NotebookEntry) -> None:
     """Import what the tests import before any student code runs.
 
     Tests then use modules loaded while the submission could not have touched their
     files yet: defence in depth for the fallback sandbox, where the file system is shared.
     """
-    modules = {"mlgrader.checks", "mlgrader.artifacts", "numpy"} | ({"torch"} if entry.seed_torch else set())
-    for source in entry.tests.values():
-        modules.update(_imported_modules(source))
-    for name in sorted(modules):
+    for name in test_imports(entry):
         try:
             importlib.import_module(name)
         except ImportError:

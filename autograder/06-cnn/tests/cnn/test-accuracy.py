@@ -27,6 +27,7 @@ class Reference(nn.Module):
 model = fit_weights(Reference(), weights, "fashion_cnn.safetensors", "the layout of exercise 2")
 images, labels = fashion_mnist_tensors("test")
 with torch.no_grad():
-    logits = torch.cat([model(images[i:i + 1000]) for i in range(0, len(images), 1000)])
+    # Batches of 250 keep the grader's activations (and im2col buffers) near 60 MB.
+    logits = torch.cat([model(images[i:i + 250]) for i in range(0, len(images), 250)])
 check_accuracy(logits, labels, threshold=0.88, name="the saved CNN's test accuracy")
 ### END HIDDEN TESTS
