@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+from .imports import skip_slow_optional_imports
+
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 SANDBOX_HELP = "default: bubblewrap where it works, else subprocess ($MLGRADER_SANDBOX)"
 
@@ -565,24 +567,6 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-# Modules jsonschema imports only to check string formats ("iri", "duration", "color", ...)
-# that no notebook schema uses (nbformat validates without a format checker). rfc3987_syntax
-# compiles a grammar when imported: 1.16 s of every `mlgrader grade` here, a third of it;
-# isoduration brings in arrow; with the others they were 40 ms more of it.
-FORMAT_ONLY_MODULES = ("rfc3987_syntax", "isoduration", "rfc3986_validator", "rfc3339_validator", "uri_template",
-                       "webcolors", "fqdn")
-
-
-def _skip_slow_optional_imports() -> None:
-    """Keep jsonschema (imported by nbformat) from importing its optional format checkers.
-
-    jsonschema skips a format checker whose module cannot be imported; None in
-    sys.modules makes the import fail.
-    """
-    for name in FORMAT_ONLY_MODULES:
-        sys.modules.setdefault(name, None)
-
-
 def _exit_without_teardown(code: int) -> None:
     """End a finished single grade at once, output flushed.
 
@@ -596,7 +580,7 @@ def _exit_without_teardown(code: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _skip_slow_optional_imports()
+    skip_slow_optional_imports()  # before anything imports nbformat (see mlgrader.imports)
     try:
         args = parser().parse_args(argv)
         code = args.func(args)

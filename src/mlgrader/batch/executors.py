@@ -75,6 +75,10 @@ def threads_per_worker(workers: int) -> int:
 # --- persistent local workers ----------------------------------------------------------------
 
 
+# Imported last by the process server: freezes what it imported for the garbage collector.
+SERVER_FROZEN = "mlgrader.batch.server_frozen"
+
+
 def _process_context(preload: Sequence[str]):
     # forkserver: workers are forked from a server that imported the grader once (nbformat's
     # import alone takes seconds), single-threaded. The preload is the standard library's
@@ -82,7 +86,7 @@ def _process_context(preload: Sequence[str]):
     # spawn where forkserver does not exist (Windows).
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(list(preload))
+        ctx.set_forkserver_preload([*preload, SERVER_FROZEN])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -92,9 +96,8 @@ def _worker_main(fn, make_context, conn) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the batch (the parent) handles it
     # and stops the workers; a worker must not turn it into a failed grade of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # What the process server imported (the grader, torch) is shared with it copy-on-write;
-    # the collector would write to every one of those objects when it walks them, copying
-    # each page into this worker. Frozen, it leaves them alone.
+    # The server froze what it imported (see server_frozen); this freezes what unpickling
+    # this worker's function imported, before the collector can walk it.
     gc.freeze()
     context = make_context() if make_context is not None else None
     try:

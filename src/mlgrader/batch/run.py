@@ -61,8 +61,9 @@ from .timestamps import ClassroomTimes, SubmissionTime, read_classroom_times, su
 from .tasks import (AutograderRef, GradeTask, TaskOutcome, autograder_files, files_digest, grade_task,
                     grade_task_on_dask)
 
-# What the local process server imports once, so that each grading process starts warm.
-GRADER_MODULES = (grade_task.__module__,)
+# What the local process server imports once, so that each grading process starts warm;
+# mlgrader.imports first, before nbformat: it keeps jsonschema's slow format checkers out.
+GRADER_MODULES = ("mlgrader.imports", grade_task.__module__)
 # Imported last where the tests use torch: it runs torch's one-time start-up in the server.
 TORCH_WARMUP = "mlgrader.grading.warmup"
 

@@ -243,7 +243,8 @@ def validate(root: Path, assignments: list[str] | None = None, config: GradingCo
     progress.start(len(jobs))
     results: dict[int, CaseResult] = {}
     kernels = functools.partial(WarmKernels, config.sandbox, jobs[0].config.threads)
-    for index, outcome in run_in_workers(_run_job, jobs, workers, preload=(__name__,), make_context=kernels):
+    for index, outcome in run_in_workers(_run_job, jobs, workers, preload=("mlgrader.imports", __name__),
+                                         make_context=kernels):
         results[index] = outcome if isinstance(outcome, CaseResult) else _failed_case(jobs[index], outcome)
         progress.advance(jobs[index].case)
     report.cases.extend(results[i] for i in sorted(results))
