@@ -337,3 +337,18 @@ def test_an_interrupted_batch_keeps_its_work_and_resumes(tmp_path):
     final = read_csv(out / "grades.csv")
     assert all(r["status"] == "graded" for r in final.values())
     assert {s: r["score"] for s, r in final.items()} == {f"s{n}": "8" if n % 2 else "0" for n in range(6)}
+
+
+def test_the_default_pool_is_one_worker_more_than_the_cpus_this_process_may_use():
+    """Pinned to one CPU (taskset, a cgroup), grade-batch keeps 2 workers of 1 thread each."""
+    import subprocess
+    import sys
+
+    script = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+              "from mlgrader.batch.executors import default_workers, threads_per_worker\n"
+              "from mlgrader.batch import BatchOptions\n"
+              "print(default_workers(), BatchOptions(paths=('x',)).pool_size, threads_per_worker(2), "
+              "BatchOptions(paths=('x',), workers=5).pool_size)")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["2", "2", "1", "5"]

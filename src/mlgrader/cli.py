@@ -484,7 +484,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="DIR_OR_GLOB")
     p.add_argument("--assignment", help="default: read from each notebook's metadata")
     p.add_argument("--autograder", default="autograder", help="folder of bundles (default: ./autograder)")
-    p.add_argument("--workers", type=int, default=None, help="parallel graders (default: CPU count)")
+    p.add_argument("--workers", type=int, default=None, help="parallel graders (default: one more than the CPUs)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--out", default="grades", help="output folder (default: ./grades)")
     p.add_argument("--sandbox", choices=["auto", "bubblewrap", "subprocess"], default=None, help=SANDBOX_HELP)

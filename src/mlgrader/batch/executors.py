@@ -59,17 +59,30 @@ class NoProgress:
         pass
 
 
-def default_workers() -> int:
-    """The CPUs this process may use (honours taskset and cgroup CPU pinning): the default pool size."""
+def usable_cpus() -> int:
+    """The CPUs this process may use (honours taskset and cgroup CPU pinning)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
 
 
+def default_workers() -> int:
+    """The default pool size: one worker more than there are CPUs.
+
+    A worker does not keep a core busy: it waits on its kernel (another process) for every
+    cell and every call a test makes into it, and the kernel waits on the worker in turn.
+    With one worker per CPU the cores idled: on 2 CPUs, 50 submissions of 01 took 10.4-12.6 s
+    with 2 workers, 8.4-9.1 s with 3 and 8.7 s with 4; 05, whose kernels compute, took the
+    same with 2 or 3 (13-16 s for 6 submissions). One more worker costs its private memory
+    (25-226 MB, see benchmarks/grading_speed.md) and one more kernel.
+    """
+    return usable_cpus() + 1
+
+
 def threads_per_worker(workers: int) -> int:
     """numpy/torch threads for each of ``workers`` kernels sharing this machine's cores."""
-    return max(1, default_workers() // max(1, workers))
+    return max(1, usable_cpus() // max(1, workers))
 
 
 # --- persistent local workers ----------------------------------------------------------------

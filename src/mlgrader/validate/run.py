@@ -16,7 +16,8 @@ from pathlib import Path
 import nbformat
 
 from ..authoring.build import stale_graded_files
-from ..batch.executors import NoProgress, Progress, ProcessFailure, default_workers, run_in_workers
+from ..batch.executors import NoProgress, Progress, ProcessFailure, default_workers, run_in_workers, \
+    threads_per_worker
 from ..config import GradingConfig
 from ..grading import grade_notebook
 from ..results import GradeResult
@@ -239,7 +240,7 @@ def validate(root: Path, assignments: list[str] | None = None, config: GradingCo
         return report
     workers = min(workers or default_workers(), len(jobs))
     if config.threads is None:
-        jobs = [_with_threads(job, max(1, default_workers() // workers)) for job in jobs]
+        jobs = [_with_threads(job, threads_per_worker(workers)) for job in jobs]
     progress.start(len(jobs))
     results: dict[int, CaseResult] = {}
     kernels = functools.partial(WarmKernels, config.sandbox, jobs[0].config.threads)
