@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlgrader.authoring.solution import read_solution
 from mlgrader.authoring.targets.requirements import CUDA_ONLY, assignment_requirements
-from mlgrader.authoring.targets.wheel import wheel_bytes, wheel_name
+from mlgrader.authoring.targets.wheel import INSTRUCTOR_ONLY, wheel_bytes, wheel_name
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "mlgrader"
@@ -27,8 +27,11 @@ def test_the_wheel_is_byte_reproducible_and_holds_every_module():
     names = archive.namelist()
     assert names == sorted(names)
     modules = {f"mlgrader/{p.relative_to(PACKAGE).as_posix()}" for p in PACKAGE.rglob("*.py")
-               if "__pycache__" not in p.parts}
+               if "__pycache__" not in p.parts and p.relative_to(PACKAGE).parts[0] not in INSTRUCTOR_ONLY}
     assert modules <= set(names)
+    assert "mlgrader/checks/__init__.py" in names and "mlgrader/grading/public_checks.py" in names
+    # what students receive carries no instructor's package (the scaffold's hidden-test template)
+    assert not [n for n in names if n.startswith(("mlgrader/authoring/", "mlgrader/validate/"))]
     assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in archive.infolist())
     assert wheel_name() == "mlgrader-0.1.0-py3-none-any.whl"
 
@@ -60,6 +63,12 @@ def test_pip_installs_the_wheel_with_its_console_script(tmp_path):
     assert str(venv) in probe.stdout, probe.stderr
     help_text = subprocess.run([str(venv / "bin" / "mlgrader"), "--help"], capture_output=True, text=True, env=clean_env)
     assert help_text.returncode == 0 and "grade-batch" in help_text.stdout
+    for command in (["build"], ["validate"], ["new", "07-knn", "--root", str(tmp_path)]):
+        refused = subprocess.run([str(venv / "bin" / "mlgrader"), *command], capture_output=True, text=True,
+                                 env=clean_env, cwd=tmp_path)
+        assert refused.returncode == 2, refused.stderr
+        assert "instructor's command" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "solutions").exists()
 
 
 def test_pins_are_the_installed_versions_without_cuda_parts():

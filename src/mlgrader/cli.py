@@ -550,7 +550,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="course directory (default: .)")
     p.set_defaults(func=_cmd_new)
 
-    from .authoring.importing import FORMAT_HELP  # a few constants: no heavy import at start
+    try:
+        from .authoring.importing import FORMAT_HELP  # a few constants: no heavy import at start
+    except ModuleNotFoundError:  # a course's wheel, without the instructor's commands
+        FORMAT_HELP = "nbgrader or otter-grader"
 
     p = sub.add_parser("import", help="an nbgrader or otter-grader assignment -> solutions/",
                        description="Turn nbgrader source notebooks (a notebook, or a source/<assignment>/ folder) "
@@ -588,6 +591,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mlgrader: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        # A full install has every module of mlgrader; one missing is a package that a
+        # course's wheel leaves out (see mlgrader.authoring.targets.wheel.INSTRUCTOR_ONLY).
+        if not (exc.name or "").startswith("mlgrader."):
+            raise
+        print(f"mlgrader: `{args.command}` is an instructor's command; this mlgrader was installed from a "
+              "course's wheel, which carries only what students and graders run (install mlgrader from its "
+              "repository to build, import or validate assignments)", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # `mlgrader ... | head` closed our stdout: stop quietly, as Unix tools do, and keep
         # Python from complaining again when it flushes stdout at exit.

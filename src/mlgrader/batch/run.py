@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..bundle import Bundle, NotebookEntry, list_bundles
-from ..grading.trusted_tests import test_imports
 from ..config import GradingConfig
+from ..grading.trusted_tests import test_imports
 from ..results import GradeResult
 from ..sandbox.warm import WarmKernels
 from .cache import ResultCache, content_digest

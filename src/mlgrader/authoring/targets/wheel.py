@@ -1,5 +1,9 @@
 """A wheel of the running mlgrader, byte for byte the same on every build (for the targets).
 
+It carries what a student's notebook and a grader use (checks, data, grading, the sandbox,
+the batch), not the instructor's commands (:data:`INSTRUCTOR_ONLY`): `mlgrader build` and
+the like say so there and exit 2.
+
 Every target (student repository, Gradescope zip, otter zip) installs mlgrader from the wheel
 it carries, never from a package index by name: a name on PyPI that is not ours would run
 its code in students' CI. The wheel is made here rather than by a build backend so that it
@@ -21,13 +25,22 @@ from .zips import deterministic_zip
 
 
 
+# The instructor's packages: building, importing and scaffolding assignments, proving their
+# tests. Students and graders never run them, and they carry what students must not read:
+# the scaffold's template of a hidden-test region, the importers' knowledge of hidden markers.
+INSTRUCTOR_ONLY = ("authoring", "validate")
+
+
 def _package_files() -> dict[str, bytes]:
-    """Every file of the running mlgrader package, by its path inside the wheel."""
+    """Every file of the running mlgrader package that students and graders use, by its path in the wheel."""
     root = Path(mlgrader.__file__).resolve().parent
     files = {}
     for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in INSTRUCTOR_ONLY:
+            continue
         if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
-            files[f"mlgrader/{path.relative_to(root).as_posix()}"] = path.read_bytes()
+            files[f"mlgrader/{relative.as_posix()}"] = path.read_bytes()
     return files
 
 
